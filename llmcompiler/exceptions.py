@@ -1,0 +1,55 @@
+"""Every error this package raises on purpose.
+
+    LLMCompilerError
+     +-- ConfigurationError     bad arguments to our API (unknown model type, bad limits, ...)
+     |    +-- MissingCredentialsError   names the environment variable to set
+     +-- ModelError             a model call failed; translated where the SDK error enters
+     |    +-- ModelStreamError  the stream broke after it had produced text
+     |    +-- ScriptExhaustedError      a ScriptedModel was asked for more replies than it has
+     +-- ToolError              base for failures of tool calls (outcomes, not raised by runs)
+          +-- ToolTimeoutError  a tool ran past its timeout
+
+Tool failures and bad plans are *outcomes* (a task finishes as failed or skipped with an
+observation), never exceptions escaping a run. A run that cannot go on (the planner's stream
+broke, the model is unreachable) finishes with `RunResult.error` set. Exceptions escape only
+for programmer errors and for misuse of the API (`ConfigurationError`).
+"""
+
+from __future__ import annotations
+
+
+class LLMCompilerError(Exception):
+    """Base class of every error raised on purpose by llmcompiler."""
+
+
+class ConfigurationError(LLMCompilerError, ValueError):
+    """The API was called with arguments that cannot work."""
+
+
+class MissingCredentialsError(ConfigurationError):
+    """A provider needs a key that is not set; the message names the variable."""
+
+    def __init__(self, variable: str, provider: str) -> None:
+        super().__init__(f"{provider} needs an API key: set the environment variable {variable}")
+        self.variable = variable
+        self.provider = provider
+
+
+class ModelError(LLMCompilerError):
+    """A model call failed (network, HTTP status, malformed stream)."""
+
+
+class ModelStreamError(ModelError):
+    """A model's stream broke after it had already produced text."""
+
+
+class ScriptExhaustedError(ModelError):
+    """A ScriptedModel received more calls than it has replies."""
+
+
+class ToolError(LLMCompilerError):
+    """A tool call failed; the runtime turns it into a failed task, not a crash."""
+
+
+class ToolTimeoutError(ToolError, TimeoutError):
+    """A tool ran longer than its timeout."""

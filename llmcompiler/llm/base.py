@@ -1,0 +1,111 @@
+"""The one protocol every model backend speaks.
+
+A model streams text for a list of messages and optional stop sequences, then reports
+usage. In code: `model.stream(messages, stop=[...])` is an async iterator that yields `str`
+chunks and, as its very last item, one `Usage`. Consumers that only want the text use
+`complete()`. Timing is not measured here: the agents record it as run events.
+
+Chat backends send the messages as they are; completion-style (non-chat) backends flatten
+them with `flatten_messages`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+
+def system(content: str) -> Message:
+    return Message("system", content)
+
+
+def user(content: str) -> Message:
+    return Message("user", content)
+
+
+def assistant(content: str) -> Message:
+    return Message("assistant", content)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens of one model call (or a sum of calls)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    calls: int = 1
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.calls + other.calls,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+NO_USAGE = Usage(0, 0, 0)
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """What the planner, the joiner and ReAct need from a model."""
+
+    name: str
+
+    def stream(self, messages: Sequence[Message], *, stop: Sequence[str] = ()) -> AsyncIterator[str | Usage]:
+        """Yield text chunks, then exactly one `Usage` as the last item."""
+        ...
+
+
+async def complete(model: ChatModel, messages: Sequence[Message], *, stop: Sequence[str] = ()) -> tuple[str, Usage]:
+    """Run a model call to the end and return its whole text and usage."""
+    parts: list[str] = []
+    usage = NO_USAGE
+    async for item in model.stream(messages, stop=stop):
+        if isinstance(item, Usage):
+            usage = item
+        else:
+            parts.append(item)
+    return "".join(parts), usage
+
+
+def flatten_messages(messages: Sequence[Message]) -> str:
+    """One prompt for completion (non-chat) models: sections separated by blank lines."""
+    return "\n\n".join(m.content for m in messages) + "\n"
+
+
+_TOKEN = re.compile(r"\s*\S+|\s+")
+
+
+def split_tokens(text: str) -> list[str]:
+    """Split text into word-sized pieces that join back to it exactly.
+
+    A stand-in for a real tokenizer, used where none is available (simulated models,
+    usage estimates): about one piece per word, whitespace attached to the next word.
+    """
+    return _TOKEN.findall(text)
+
+
+def estimate_tokens(text: str) -> int:
+    """Rough token count (~4 characters a token, at least one per word)."""
+    return max(len(split_tokens(text)), (len(text) + 3) // 4)
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """Text before the first stop sequence, and whether one was found."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text, False) if cut < 0 else (text[:cut], True)

@@ -1,0 +1,113 @@
+"""A deterministic model for tests, demos and benchmarks.
+
+    planner = ScriptedModel(["1. search('a')\\n2. join()<END_OF_PLAN>"], ttft=0.2, tokens_per_second=50)
+
+Replies are consumed one per call, in order. Each is a string, a `Reply` (text plus an
+error raised after the text has streamed, to simulate a broken connection), an exception
+(raised before any text), or a function of the messages returning one of those (sync or
+async). A single function instead of a list answers every call.
+
+Latency is simulated against the loop's clock: the first chunk arrives `ttft` seconds after
+the call, then chunks of `chunk_tokens` word-sized tokens at `tokens_per_second`. Timing is
+computed from the call's start, so sleeps do not accumulate drift. Without a speed, chunks
+still arrive one event-loop turn apart, as they would from a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from llmcompiler.exceptions import ConfigurationError, ScriptExhaustedError
+from llmcompiler.llm.base import Message, Usage, cut_at_stop, estimate_tokens, split_tokens
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A scripted reply; `error`, if given, is raised after `text` has been streamed."""
+
+    text: str
+    error: BaseException | None = None
+
+
+ReplyValue = Union[str, Reply, BaseException]
+ReplyFunction = Callable[[list[Message]], Union[ReplyValue, Awaitable[ReplyValue]]]
+
+
+class ScriptedModel:
+    """A `ChatModel` whose replies are given in advance; see the module docstring."""
+
+    def __init__(
+        self,
+        replies: Sequence[ReplyValue | ReplyFunction] | ReplyFunction,
+        *,
+        ttft: float = 0.0,
+        tokens_per_second: float | None = None,
+        chunk_tokens: int = 1,
+        name: str = "scripted",
+    ) -> None:
+        if ttft < 0 or (tokens_per_second is not None and tokens_per_second <= 0) or chunk_tokens < 1:
+            raise ConfigurationError("ScriptedModel needs ttft >= 0, tokens_per_second > 0 and chunk_tokens >= 1")
+        if isinstance(replies, (str, Reply)):
+            replies = [replies]
+        self._replies = replies
+        self.ttft = ttft
+        self.tokens_per_second = tokens_per_second
+        self.chunk_tokens = chunk_tokens
+        self.name = name
+        self.calls: list[list[Message]] = []  # the messages of every call, for inspection
+
+    async def _next_reply(self, messages: list[Message]) -> Reply:
+        if callable(self._replies):
+            value = self._replies(messages)
+        else:
+            index = len(self.calls) - 1
+            if index >= len(self._replies):
+                raise ScriptExhaustedError(
+                    f"ScriptedModel {self.name!r} has {len(self._replies)} replies but was called {index + 1} times"
+                )
+            value = self._replies[index]
+            if callable(value) and not isinstance(value, BaseException):
+                value = value(messages)
+        if inspect.isawaitable(value):
+            value = await value
+        if isinstance(value, BaseException):
+            return Reply("", value)
+        if isinstance(value, str):
+            return Reply(value)
+        if isinstance(value, Reply):
+            return value
+        raise TypeError(f"a scripted reply must be a str, Reply or exception, not {type(value).__name__}")
+
+    async def stream(self, messages: Sequence[Message], *, stop: Sequence[str] = ()) -> AsyncIterator[str | Usage]:
+        messages = list(messages)
+        self.calls.append(messages)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        reply = await self._next_reply(messages)
+        text, _ = cut_at_stop(reply.text, stop)
+        tokens = split_tokens(text)
+        if reply.error is not None and not tokens:
+            await self._wait_until(loop, start + self.ttft)
+            raise reply.error
+        for first in range(0, len(tokens), self.chunk_tokens):
+            arrival = start + self.ttft
+            if self.tokens_per_second is not None:
+                arrival += first / self.tokens_per_second
+            await self._wait_until(loop, arrival)
+            yield "".join(tokens[first : first + self.chunk_tokens])
+        if reply.error is not None:
+            raise reply.error
+        prompt = sum(estimate_tokens(m.content) for m in messages)
+        yield Usage(prompt, len(tokens))
+
+    @staticmethod
+    async def _wait_until(loop: asyncio.AbstractEventLoop, when: float) -> None:
+        # sleep(0) when already due: a chunk never arrives in the same loop turn as the last
+        await asyncio.sleep(max(0.0, when - loop.time()))
+
+    def __repr__(self) -> str:
+        return f"ScriptedModel(name={self.name!r}, ttft={self.ttft}, tokens_per_second={self.tokens_per_second})"

@@ -1,0 +1,169 @@
+"""The typed events of a run: the one record of what happened and when.
+
+Every event carries `t`, a `time.perf_counter()` reading taken when it was emitted (a
+monotonic clock, comparable within a process). The CLI view, traces, timelines and
+benchmark statistics all read these events; nothing else measures time.
+
+One run emits, in order of time:
+
+    RunStarted
+      PlannerStarted(round) PlannerToken* TaskParsed* PlannerFinished(round)
+      TaskReady / TaskStarted / TaskRetrying / TaskFinished | TaskFailed | TaskSkipped
+      JoinerStarted(round) JoinerToken* JoinerFinished(round, action)
+      [Replan(round) ... the same again for the next round]
+    RunFinished
+
+`ModelCall` is emitted after every model call (planner, joiner, or a tool that calls a
+model) with its usage and timings. Task events are interleaved with planner tokens:
+that overlap is the point of streaming.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from llmcompiler.llm.base import Usage
+    from llmcompiler.plan.task import Task
+
+Role = Literal["planner", "joiner", "react", "tool"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    t: float = field(default_factory=time.perf_counter)
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    question: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannerStarted(Event):
+    round: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannerToken(Event):
+    round: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannerFinished(Event):
+    round: int
+    text: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelCall(Event):
+    """One finished model call; `started`/`first_token` are perf_counter readings too."""
+
+    role: Role
+    round: int
+    model: str
+    usage: Usage
+    started: float
+    first_token: float | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskParsed(Event):
+    round: int
+    task: Task
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskReady(Event):
+    idx: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskStarted(Event):
+    idx: int
+    tool: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRetrying(Event):
+    idx: int
+    attempt: int
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskFinished(Event):
+    idx: int
+    observation: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskFailed(Event):
+    idx: int
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSkipped(Event):
+    idx: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinerStarted(Event):
+    round: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinerToken(Event):
+    round: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinerFinished(Event):
+    round: int
+    action: Literal["finish", "replan"]
+    thought: str
+    content: str
+    forced: bool = False  # a Replan on the last allowed round, taken as the answer
+
+
+@dataclass(frozen=True, kw_only=True)
+class Replan(Event):
+    round: int  # the round about to start
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    answer: str
+    error: str | None = None
+    cancelled: bool = False
+
+
+class EventLog:
+    """Collects a run's events in order and hands each to the subscribers as it happens."""
+
+    def __init__(self, *subscribers: Callable[[Event], Any]) -> None:
+        self.events: list[Event] = []
+        self._subscribers = list(subscribers)
+
+    def subscribe(self, callback: Callable[[Event], Any]) -> None:
+        self._subscribers.append(callback)
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+        for callback in self._subscribers:
+            callback(event)

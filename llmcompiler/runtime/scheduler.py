@@ -1,0 +1,260 @@
+"""The task fetching unit: starts every task the moment its inputs are ready.
+
+State, all touched only from the event loop's thread:
+
+    records     id -> TaskRecord      every task of the run so far (all rounds)
+    remaining   id -> int             dependencies of a waiting task not finished yet
+    dependents  id -> [id, ...]       waiting tasks to tell when this one finishes
+    unfinished  int                   submitted tasks not yet done/failed/skipped;
+                                      `idle` (an asyncio.Event) is set while it is 0
+
+`submit(task)` is called by the planner loop for each task as the parser emits it:
+
+    - a task the parser marked with an error fails at once;
+    - a dependency that already failed or was skipped skips the task at once;
+    - otherwise remaining[id] = number of unfinished dependencies, and the task is added
+      to each of those dependencies' `dependents`; with none, it starts now.
+
+When a task finishes, each dependent's count goes down by one and those reaching zero
+start at once (a new asyncio task in the run's TaskGroup); if it failed, its dependents
+(and theirs, transitively) are skipped with "skipped: $k failed". Nothing polls or sleeps:
+every state change is caused by a submit or a finishing task.
+
+Worked example, plan `1. a()  2. b()  3. c($1, $2)  4. d($3)`:
+
+    submit 1      remaining={}            start 1
+    submit 2      remaining={}            start 2          (1 and 2 run in parallel)
+    submit 3      remaining={3: 2}        dependents={1: [3], 2: [3]}
+    submit 4      remaining={3: 2, 4: 1}  dependents={..., 3: [4]}
+    1 finishes    remaining={3: 1, 4: 1}
+    2 finishes    remaining={4: 1}        start 3
+    3 finishes    remaining={}            start 4
+    4 finishes    unfinished=0            idle is set: the round can be joined
+
+Had 1 failed: 3 is skipped ("skipped: $1 failed"), then 4 ("skipped: $3 failed"), and 2
+still runs to its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from time import perf_counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmcompiler._compat import TaskGroup
+from llmcompiler.plan.task import Task
+from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.executor import Resolved, call_tool, resolve
+from llmcompiler.runtime.threads import ThreadRunner, shared_runner
+
+
+class TaskStatus(str, enum.Enum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED)
+
+
+@dataclass
+class TaskRecord:
+    """A task and what became of it; times are perf_counter readings."""
+
+    task: Task
+    round: int
+    status: TaskStatus = TaskStatus.WAITING
+    result: Any = None
+    observation: str = ""
+    attempts: int = 0
+    parsed_at: float = 0.0
+    ready_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    dependents: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def idx(self) -> int:
+        return self.task.idx
+
+    @property
+    def tool(self) -> str:
+        return self.task.tool
+
+    @property
+    def deps(self) -> tuple[int, ...]:
+        return self.task.deps
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class Scheduler:
+    """See the module docstring. Use inside the run's TaskGroup; one per run."""
+
+    def __init__(
+        self,
+        tools: Mapping[str, Any],
+        *,
+        group: TaskGroup,
+        emit: Callable[[ev.Event], None],
+        max_concurrency: int | None = None,
+        threads: ThreadRunner | None = None,
+    ) -> None:
+        self._tools = tools
+        self._group = group
+        self._emit = emit
+        self._threads = threads or shared_runner()
+        self._limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self._tool_limits = {
+            name: asyncio.Semaphore(t.max_concurrency) for name, t in tools.items() if getattr(t, "max_concurrency", None)
+        }
+        self.records: dict[int, TaskRecord] = {}
+        self.rejected: list[TaskRecord] = []  # bad lines whose id was already taken
+        self.results: dict[int, Resolved] = {}
+        self._remaining: dict[int, int] = {}
+        self._unfinished = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- public --------------------------------------------------------------------
+
+    def submit(self, task: Task, round: int) -> None:
+        """Take a task the parser has just emitted (a `join()` is only a marker)."""
+        if task.is_join:
+            return
+        record = TaskRecord(task, round, parsed_at=perf_counter())
+        if task.error is not None:
+            self._reject(record)
+            return
+        self.records[task.idx] = record
+        self._begin()
+        waiting = 0
+        for dep in task.deps:
+            upstream = self.records.get(dep)
+            if upstream is None or upstream.status in (TaskStatus.FAILED, TaskStatus.SKIPPED):
+                why = f"skipped: ${dep} failed" if upstream else f"skipped: ${dep} does not exist"
+                self._skip_from(record, why)
+                return
+            if upstream.status is not TaskStatus.DONE:
+                upstream.dependents.append(task.idx)
+                waiting += 1
+        if waiting:
+            self._remaining[task.idx] = waiting
+        else:
+            self._start(record)
+
+    async def drained(self) -> None:
+        """Wait until every submitted task has finished."""
+        await self._idle.wait()
+
+    # -- internals -----------------------------------------------------------------
+
+    def _begin(self) -> None:
+        self._unfinished += 1
+        self._idle.clear()
+
+    def _reject(self, record: TaskRecord) -> None:
+        record.status = TaskStatus.FAILED
+        record.observation = f"ERROR: PlanError: {record.task.error}"
+        record.finished_at = perf_counter()
+        if record.idx in self.records:
+            self.rejected.append(record)
+            self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
+            return
+        self.records[record.idx] = record
+        self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
+
+    def _start(self, record: TaskRecord) -> None:
+        record.ready_at = perf_counter()
+        self._emit(ev.TaskReady(idx=record.idx))
+        self._group.create_task(self._run(record), name=f"llmcompiler-task-{record.idx}")
+
+    async def _run(self, record: TaskRecord) -> None:
+        task = record.task
+        tool = self._tools[task.tool]
+        try:
+            args = resolve(task.args, self.results)
+            kwargs = resolve(task.kwargs, self.results)
+        except Exception as exc:  # a bug in resolution must not hang the run
+            record.status = TaskStatus.FAILED
+            record.observation = f"ERROR: {type(exc).__name__}: cannot resolve arguments: {exc}"
+            self._finish(record)
+            return
+        tool_limit = self._tool_limits.get(task.tool)
+        if tool_limit is not None:
+            await tool_limit.acquire()
+        try:
+            if self._limit is not None:
+                await self._limit.acquire()
+            try:
+                record.status = TaskStatus.RUNNING
+                record.started_at = perf_counter()
+                self._emit(ev.TaskStarted(idx=task.idx, tool=task.tool))
+                outcome = await call_tool(
+                    tool,
+                    args,
+                    kwargs,
+                    threads=self._threads,
+                    on_retry=lambda attempt, error: self._emit(ev.TaskRetrying(idx=task.idx, attempt=attempt, error=error)),
+                )
+            finally:
+                if self._limit is not None:
+                    self._limit.release()
+        finally:
+            if tool_limit is not None:
+                tool_limit.release()
+        record.attempts = outcome.attempts
+        record.result = outcome.value
+        record.observation = outcome.observation
+        record.status = TaskStatus.DONE if outcome.ok else TaskStatus.FAILED
+        self._finish(record)
+
+    def _finish(self, record: TaskRecord) -> None:
+        record.finished_at = perf_counter()
+        if record.status is TaskStatus.DONE:
+            self.results[record.idx] = Resolved(record.result, record.observation)
+            self._emit(ev.TaskFinished(idx=record.idx, observation=record.observation))
+            for idx in record.dependents:
+                if idx not in self._remaining:  # skipped already, through another dependency
+                    continue
+                left = self._remaining[idx] - 1
+                if left:
+                    self._remaining[idx] = left
+                else:
+                    del self._remaining[idx]
+                    self._start(self.records[idx])
+        else:
+            self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
+            for idx in record.dependents:
+                self._skip_from(self.records[idx], f"skipped: ${record.idx} failed")
+        self._end()
+
+    def _skip_from(self, first: TaskRecord, reason: str) -> None:
+        """Skip a task and, transitively, everything waiting on it (no recursion)."""
+        stack = [(first, reason)]
+        while stack:
+            record, why = stack.pop()
+            if record.status.finished:
+                continue
+            self._remaining.pop(record.idx, None)
+            record.status = TaskStatus.SKIPPED
+            record.observation = why
+            record.finished_at = perf_counter()
+            self._emit(ev.TaskSkipped(idx=record.idx, reason=why))
+            stack.extend((self.records[d], f"skipped: ${record.idx} failed") for d in record.dependents)
+            self._end()
+
+    def _end(self) -> None:
+        self._unfinished -= 1
+        if self._unfinished == 0:
+            self._idle.set()
