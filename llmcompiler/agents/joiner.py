@@ -64,7 +64,7 @@ def parse_decision(text: str) -> Decision:
     actions = list(_ACTION.finditer(text))
     if not actions:
         body = text[thought_match.end() :] if thought_match else text
-        return Decision("finish", _unquote(body.strip() or text.strip()), thought)
+        return Decision("finish", _unquote(body.strip() or thought or text.strip()), thought)
     last = actions[-1]
     kind: Literal["finish", "replan"] = "finish" if last.group(1).lower() == "finish" else "replan"
     rest = text[last.end() :].strip()

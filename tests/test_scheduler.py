@@ -1,0 +1,155 @@
+"""The scheduler and executor on their own, without models."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+
+import pytest
+
+from llmcompiler._compat import TaskGroup
+from llmcompiler.plan.parser import PlanParser
+from llmcompiler.plan.task import Ref, Task
+from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.executor import Resolved, resolve
+from llmcompiler.runtime.scheduler import Scheduler, TaskStatus
+from llmcompiler.runtime.threads import ThreadRunner
+from llmcompiler.tools import tool
+
+
+@tool
+async def add(*numbers: int) -> int:
+    """Sum of the numbers."""
+    return sum(numbers) + 1
+
+
+async def run_tasks(tasks, tools, **kwargs):
+    log = ev.EventLog()
+    async with TaskGroup() as group:
+        scheduler = Scheduler({t.name: t for t in tools}, group=group, emit=log.emit, **kwargs)
+        for task in tasks:
+            scheduler.submit(task, 1)
+        await scheduler.drained()
+    return scheduler, log
+
+
+def test_resolve_keeps_types_and_formats_strings():
+    results = {1: Resolved([1, 2], "[1, 2]"), 2: Resolved(7, "7")}
+    value = {"a": Ref(1), "b": ["x $2 y", ("${1}",)], Ref(2): {Ref(2)}}
+    # a raw string is formatted; the parser turns a lone "${1}" into Ref(1) before this
+    assert resolve(value, results) == {"a": [1, 2], "b": ["x 7 y", ("[1, 2]",)], 7: {7}}
+    assert resolve("$1$2", results) == "[1, 2]7"
+    assert resolve("no refs: $", results) == "no refs: $"
+
+
+async def test_large_random_dag_runs_every_task_once_in_dependency_order():
+    rng = random.Random(7)
+    tasks = []
+    for idx in range(1, 2001):
+        deps = sorted(rng.sample(range(1, idx), k=min(idx - 1, rng.randint(0, 3))))
+        tasks.append(Task(idx, "add", tuple(Ref(d) for d in deps), {}, tuple(deps)))
+    scheduler, log = await run_tasks(tasks, [add])
+    expected: dict[int, int] = {}
+    for task in tasks:
+        expected[task.idx] = sum(expected[d] for d in task.deps) + 1
+    assert {i: r.result for i, r in scheduler.records.items()} == expected
+    started = {e.idx: e.t for e in log.events if isinstance(e, ev.TaskStarted)}
+    finished = {e.idx: e.t for e in log.events if isinstance(e, ev.TaskFinished)}
+    assert len(started) == len(finished) == 2000
+    for task in tasks:
+        for dep in task.deps:
+            assert finished[dep] <= started[task.idx]
+
+
+async def test_long_failure_chain_is_skipped_without_recursion():
+    @tool
+    def boom() -> int:
+        """Fails."""
+        raise ValueError("boom")
+
+    tasks = [Task(1, "boom")] + [Task(i, "add", (Ref(i - 1),), {}, (i - 1,)) for i in range(2, 5002)]
+    scheduler, log = await run_tasks(tasks, [add, boom])
+    assert scheduler.records[1].status is TaskStatus.FAILED
+    assert all(scheduler.records[i].status is TaskStatus.SKIPPED for i in range(2, 5002))
+    assert scheduler.records[5001].observation == "skipped: $5000 failed"
+    assert sum(isinstance(e, ev.TaskSkipped) for e in log.events) == 5000
+
+
+async def test_task_waiting_on_two_deps_is_skipped_once_when_one_fails():
+    gate = asyncio.Event()
+
+    @tool
+    async def slow_ok() -> int:
+        """Waits for the gate."""
+        await gate.wait()
+        return 1
+
+    @tool
+    def fails() -> int:
+        """Fails."""
+        raise RuntimeError("no")
+
+    async def release_later():
+        await asyncio.sleep(0.01)
+        gate.set()
+
+    tasks = [Task(1, "slow_ok"), Task(2, "fails"), Task(3, "add", (Ref(1), Ref(2)), {}, (1, 2))]
+    async with TaskGroup() as group:
+        group.create_task(release_later())
+        log = ev.EventLog()
+        scheduler = Scheduler({"slow_ok": slow_ok, "fails": fails, "add": add}, group=group, emit=log.emit)
+        for task in tasks:
+            scheduler.submit(task, 1)
+        await scheduler.drained()
+    assert scheduler.records[3].status is TaskStatus.SKIPPED
+    assert scheduler.records[3].observation == "skipped: $2 failed"
+    assert scheduler.records[1].status is TaskStatus.DONE
+    assert [e.idx for e in log.events if isinstance(e, ev.TaskSkipped)] == [3]
+
+
+async def test_plan_errors_and_duplicate_ids_are_recorded_not_lost():
+    parser = PlanParser(["add"])
+    tasks = parser.feed("1. add()\n1. add()\n2. missing()\n3. add($2)\n4. join()\n")
+    scheduler, _ = await run_tasks(tasks, [add])
+    assert scheduler.records[1].status is TaskStatus.DONE
+    assert [r.observation for r in scheduler.rejected] == ["ERROR: PlanError: duplicate task id 1"]
+    assert scheduler.records[2].observation.startswith("ERROR: PlanError: unknown tool 'missing'")
+    assert scheduler.records[3].observation == "skipped: $2 failed"
+    assert 4 not in scheduler.records  # join() is a marker, not a call
+
+
+async def test_drained_waits_for_tasks_submitted_later():
+    log = ev.EventLog()
+    async with TaskGroup() as group:
+        scheduler = Scheduler({"add": add}, group=group, emit=log.emit)
+        await scheduler.drained()  # nothing submitted: returns at once
+        scheduler.submit(Task(1, "add", (5,)), 1)
+        await scheduler.drained()
+        assert scheduler.records[1].result == 6
+        scheduler.submit(Task(2, "add", (Ref(1),), {}, (1,)), 2)
+        await scheduler.drained()
+    assert scheduler.records[2].result == 7
+
+
+async def test_thread_runner_grows_past_default_executor_and_propagates_errors():
+    runner = ThreadRunner(max_workers=16)
+    barrier = threading.Barrier(12, timeout=10)
+
+    def meet() -> str:
+        barrier.wait()  # only returns if all twelve calls run at the same time
+        return threading.current_thread().name
+
+    names = await asyncio.gather(*(runner.run(meet) for _ in range(12)))
+    assert len(set(names)) == 12 and all(n.startswith("llmcompiler-tool") for n in names)
+    with pytest.raises(ZeroDivisionError):
+        await runner.run(lambda: 1 / 0)
+    # idle workers are reused rather than new ones started
+    again = await asyncio.gather(*(runner.run(threading.current_thread) for _ in range(4)))
+    assert {t.name for t in again} <= set(names)
+
+
+async def test_thread_runner_saturated_queue_drains():
+    runner = ThreadRunner(max_workers=2)
+    results = await asyncio.gather(*(runner.run(pow, i, 2) for i in range(50)))
+    assert results == [i * i for i in range(50)]
