@@ -601,3 +601,25 @@ async def test_plan_without_join_still_runs_and_joins():
 
     result = await compiler([a], ['1. a()\n2. a()'], [finish("x")]).ainvoke("q")
     assert result.answer == "x" and len(result.tasks) == 2
+
+
+def test_configuration_errors_are_precise():
+    from llmcompiler.exceptions import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="the planner must be a model with stream"):
+        LLMCompiler(tools=[], planner="gpt-4")
+    with pytest.raises(ConfigurationError, match="max_replans"):
+        LLMCompiler(tools=[], planner=ScriptedModel([]), max_replans=-1)
+    with pytest.raises(ConfigurationError, match="max_concurrency"):
+        LLMCompiler(tools=[], planner=ScriptedModel([]), max_concurrency=0)
+
+
+async def test_model_whose_stream_call_raises_is_reported():
+    class Broken:
+        name = "broken"
+
+        def stream(self, messages, *, stop=()):
+            raise ConnectionRefusedError("no server on 127.0.0.1:9")
+
+    result = await LLMCompiler(tools=[], planner=Broken()).ainvoke("q")
+    assert result.error == "the planner failed in round 1: ConnectionRefusedError: no server on 127.0.0.1:9"

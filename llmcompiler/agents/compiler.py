@@ -114,8 +114,8 @@ class LLMCompiler:
         if timeout is not None and timeout <= 0:
             raise ConfigurationError("timeout must be > 0 or None")
         self.tools: dict[str, Tool] = as_tools(tools)
-        self.planner = planner
-        self.joiner = joiner if joiner is not None else planner
+        self.planner = _check_model(planner, "planner")
+        self.joiner = _check_model(joiner, "joiner") if joiner is not None else self.planner
         self.planner_examples = planner_examples
         self.joiner_examples = joiner_examples
         self.max_replans = max_replans
@@ -347,8 +347,9 @@ class _Run:
         usage = NO_USAGE
         parts: list[str] = []
         error: str | None = None
-        stream = model.stream(messages, stop=stop)
+        stream: Any = None
         try:
+            stream = model.stream(messages, stop=stop)
             async for item in stream:
                 if isinstance(item, Usage):
                     usage = item
@@ -360,7 +361,7 @@ class _Run:
         except Exception as exc:  # the model or its connection failed; the run reports it
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         finally:
-            closer = getattr(stream, "aclose", None)
+            closer = getattr(stream, "aclose", None)  # close the connection on cancellation too
             if closer is not None:
                 await closer()
         if usage.calls == 0:  # the backend reported nothing (it failed, or cannot count)
@@ -397,6 +398,15 @@ class _Run:
             events=list(self.log.events),
             cancelled=self.cancelled,
         )
+
+
+def _check_model(model: Any, role: str) -> ChatModel:
+    if not callable(getattr(model, "stream", None)):
+        raise ConfigurationError(
+            f"the {role} must be a model with stream(messages, *, stop=()) (see llmcompiler.llm.ChatModel), "
+            f"not {type(model).__name__}"
+        )
+    return model
 
 
 def _ordered(scheduler: Scheduler) -> list[TaskRecord]:
