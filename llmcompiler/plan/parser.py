@@ -31,11 +31,14 @@ from llmcompiler.plan.task import JOIN, REF_PATTERN, Ref, Task, collect_refs
 
 END_OF_PLAN = "<END_OF_PLAN>"
 
-_HEADER = re.compile(r"\s*(\d+)\s*\.\s*([A-Za-z_]\w*)\s*\(")
-_NUMBERED = re.compile(r"\s*(\d+)\s*\.\s*(.*?)\s*$")
+# An id has at most 18 digits: a longer number is not a task id (and int() of thousands of
+# digits would raise).
+_HEADER = re.compile(r"\s*(\d{1,18})\s*\.\s*([A-Za-z_]\w*)\s*\(")
+_NUMBERED = re.compile(r"\s*(\d{1,18})\s*\.\s*(.*?)\s*$")
 _THOUGHT = re.compile(r"\s*Thought\s*:\s*(.*?)\s*$")
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _REF_CALL = "__llmcompiler_ref__"
+_REF_CALL_PATTERN = re.compile(_REF_CALL + r"\((\d+)\)")
 _JSON_NAMES = {"true": True, "false": False, "null": None}
 
 
@@ -99,7 +102,8 @@ class PlanParser:
 
     `tools` are the names the planner may call (strings or objects with a `name`).
     `first_id` is the first id this round may use; `known_ids` are the ids of earlier
-    rounds' tasks that later tasks may reference (default: every id below `first_id`).
+    rounds' tasks that later tasks may reference (default: every id from 1 to
+    `first_id - 1`).
     """
 
     def __init__(
@@ -180,8 +184,10 @@ class PlanParser:
         done, scanner, header = self._line_done, self._scanner, self._header
         self._buf, self._scanner, self._header, self._line_done = "", None, None, False
 
-        marker = line.find(END_OF_PLAN)
-        if marker >= 0 and (scanner is None or scanner.end is None or marker > scanner.end):
+        # after a closed call, only text behind its ")" can end the plan
+        closed_at = scanner.end if scanner is not None and scanner.end is not None else -1
+        marker = line.find(END_OF_PLAN, closed_at + 1)
+        if marker >= 0:
             self._ended = True
             line = line[:marker]
             if not line.strip() or done:
@@ -217,10 +223,11 @@ class PlanParser:
         numbered = _NUMBERED.match(line)
         if numbered is not None:
             idx, rest = int(numbered.group(1)), numbered.group(2)
+            text = line.strip()
             if rest == JOIN:  # `N. join` with no parentheses still closes the plan
-                out.append(self._make_task(idx, JOIN, (), {}, text=rest))
+                out.append(self._make_task(idx, JOIN, (), {}, text=text))
             else:
-                out.append(self._error_task(idx, "", f"not a tool call: {rest!r}", text=rest))
+                out.append(self._error_task(idx, "", f"not a tool call: {rest!r}", text=text))
             return
         if self._thought is not None and not line.lstrip().startswith("```"):
             self._add_thought(line.strip())
@@ -303,7 +310,7 @@ class PlanParser:
 
     def _is_earlier(self, idx: int) -> bool:
         if self._known is None:
-            return idx < self._first_id
+            return 1 <= idx < self._first_id  # plan ids start at 1: `$0` is never a result
         return idx in self._known
 
     def _check_id(self, idx: int) -> str | None:
@@ -351,18 +358,30 @@ def _parse_arguments(line: str, start: int, dollars: list[int]) -> tuple[tuple, 
         call = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as exc:
         raise _ArgumentError(exc.msg) from None
+    except RecursionError:  # e.g. thousands of nested unary operators
+        raise _ArgumentError("the arguments are nested too deeply") from None
+    except ValueError as exc:  # Python 3.10: "source code string cannot contain null bytes"
+        raise _ArgumentError(str(exc)) from None
     if not isinstance(call, ast.Call):  # e.g. `f(1)(2)` or `f(1) + 2`
         raise _ArgumentError("expected a single call")
-    args = []
-    for node in call.args:
-        if isinstance(node, ast.Starred):
-            raise _ArgumentError("*args are not allowed")
-        args.append(_literal(node))
-    kwargs: dict[str, Any] = {}
-    for kw in call.keywords:
-        if kw.arg is None:
-            raise _ArgumentError("**kwargs are not allowed")
-        kwargs[kw.arg] = _literal(kw.value)
+    try:
+        args = []
+        for node in call.args:
+            if isinstance(node, ast.Starred):
+                raise _ArgumentError("*args are not allowed")
+            args.append(_literal(node))
+        kwargs: dict[str, Any] = {}
+        for kw in call.keywords:
+            if kw.arg is None:
+                raise _ArgumentError("**kwargs are not allowed")
+            if kw.arg in kwargs:
+                raise _ArgumentError(f"keyword argument repeated: {kw.arg}")
+            kwargs[kw.arg] = _literal(kw.value)
+        collect_refs((args, kwargs))  # raises ValueError for a $N of thousands of digits
+    except RecursionError:
+        raise _ArgumentError("the arguments are nested too deeply") from None
+    except ValueError:
+        raise _ArgumentError("a $N reference number is too large") from None
     return tuple(args), kwargs
 
 
@@ -378,12 +397,15 @@ def _literal(node: ast.AST) -> Any:
         return [_literal(e) for e in node.elts]
     if isinstance(node, ast.Tuple):
         return tuple(_literal(e) for e in node.elts)
-    if isinstance(node, ast.Set):
-        return {_literal(e) for e in node.elts}
-    if isinstance(node, ast.Dict):
-        if any(k is None for k in node.keys):
-            raise _ArgumentError("** inside a dict is not allowed")
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}  # type: ignore[arg-type]
+    try:
+        if isinstance(node, ast.Set):
+            return {_literal(e) for e in node.elts}
+        if isinstance(node, ast.Dict):
+            if any(k is None for k in node.keys):
+                raise _ArgumentError("** inside a dict is not allowed")
+            return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}  # type: ignore[arg-type]
+    except TypeError:  # e.g. `{[1]: 2}`: a list cannot be a dict key or set element
+        raise _ArgumentError(f"{_shown(node)!r} has an unhashable key or element") from None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _literal(node.operand)
         if isinstance(operand, (int, float, complex)) and not isinstance(operand, bool):
@@ -398,9 +420,13 @@ def _literal(node: ast.AST) -> Any:
         and isinstance(node.args[0], ast.Constant)
     ):
         return Ref(int(node.args[0].value))
+    raise _ArgumentError(f"{_shown(node)!r} is not a literal (use strings, numbers, lists, dicts or $N)")
+
+
+def _shown(node: ast.AST) -> str:
+    """An argument written back in Python syntax, its references as `$N`."""
     try:
         shown = ast.unparse(node)
     except Exception:  # pragma: no cover - unparse handles every node ast.parse makes
         shown = type(node).__name__
-    shown = shown.replace(f"{_REF_CALL}(", "$(")
-    raise _ArgumentError(f"{shown!r} is not a literal (use strings, numbers, lists, dicts or $N)")
+    return _REF_CALL_PATTERN.sub(r"$\1", shown)
