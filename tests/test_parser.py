@@ -331,6 +331,12 @@ CASES = [
         {},
     ),
     (
+        "join_without_parentheses_with_comment",
+        '1. search("x")\n2. join  # done\n',
+        [T(1, "search", '1. search("x")', "x"), T(2, JOIN, "2. join  # done", deps=(1,))],
+        {},
+    ),
+    (
         "join_without_parentheses_then_marker",
         f'1. search("x")\n2. join{END_OF_PLAN}\n3. search("y")',
         [T(1, "search", '1. search("x")', "x"), T(2, JOIN, "2. join", deps=(1,))],

@@ -224,7 +224,7 @@ class PlanParser:
         if numbered is not None:
             idx, rest = int(numbered.group(1)), numbered.group(2)
             text = line.strip()
-            if rest == JOIN:  # `N. join` with no parentheses still closes the plan
+            if rest.split("#", 1)[0].strip() == JOIN:  # `N. join` without parentheses still closes the plan
                 out.append(self._make_task(idx, JOIN, (), {}, text=text))
             else:
                 out.append(self._error_task(idx, "", f"not a tool call: {rest!r}", text=text))
@@ -278,7 +278,7 @@ class PlanParser:
             return self._error_task(idx, name, problem, text=text, deps=refs, args=args, kwargs=kwargs)
         if name == JOIN:
             self._join = idx
-            args, kwargs, refs = (), {}, list(self._seen)
+            args, kwargs, refs = (), {}, sorted(self._seen)
         self._remember(idx)
         return Task(idx, name, args, kwargs, tuple(refs), self._take_thought(), text)
 
