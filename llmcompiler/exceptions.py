@@ -4,6 +4,8 @@
      +-- ConfigurationError     bad arguments to our API (unknown model type, bad limits, ...)
      |    +-- MissingCredentialsError   names the environment variable to set
      +-- ModelError             a model call failed; translated where the SDK error enters
+     |    +-- ModelHTTPError    the provider answered with an HTTP error (`.status`)
+     |    +-- ModelConnectionError      no answer: refused, reset, timed out
      |    +-- ModelStreamError  the stream broke after it had produced text
      |    +-- ScriptExhaustedError      a ScriptedModel was asked for more replies than it has
      +-- ToolError              base for failures of tool calls (outcomes, not raised by runs)
@@ -27,16 +29,29 @@ class ConfigurationError(LLMCompilerError, ValueError):
 
 
 class MissingCredentialsError(ConfigurationError):
-    """A provider needs a key that is not set; the message names the variable."""
+    """A provider needs a setting that is not there; the message names the variable."""
 
-    def __init__(self, variable: str, provider: str) -> None:
-        super().__init__(f"{provider} needs an API key: set the environment variable {variable}")
+    def __init__(self, variable: str, provider: str, *, what: str = "an API key", alternatives: tuple[str, ...] = ()) -> None:
+        also = f" (or {' / '.join(alternatives)})" if alternatives else ""
+        super().__init__(f"{provider} needs {what}: set the environment variable {variable}{also}")
         self.variable = variable
         self.provider = provider
 
 
 class ModelError(LLMCompilerError):
     """A model call failed (network, HTTP status, malformed stream)."""
+
+
+class ModelHTTPError(ModelError):
+    """The provider answered a model call with an HTTP error status."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ModelConnectionError(ModelError):
+    """A model call got no answer: connection refused or reset, or a timeout."""
 
 
 class ModelStreamError(ModelError):

@@ -30,7 +30,9 @@ from llmcompiler._compat import timeout as timeout_scope
 from llmcompiler.agents.joiner import Decision, joiner_messages, parse_decision, render_scratchpad
 from llmcompiler.agents.planner import EarlierRound, planner_messages
 from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
-from llmcompiler.llm.base import NO_USAGE, ChatModel, Message, Usage
+from llmcompiler.llm.base import NO_USAGE, CallRecord, ChatModel, Message, Usage, call_sink
+from llmcompiler.llm.factory import as_model
+from llmcompiler.llm.pricing import Price, cost
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.scheduler import Scheduler, TaskRecord
@@ -75,6 +77,34 @@ class RunResult:
             total = total + usage
         return total
 
+    @property
+    def model_calls(self) -> list[ev.ModelCall]:
+        return [e for e in self.events if isinstance(e, ev.ModelCall)]
+
+    def cost(self, prices: Mapping[str, Price] | None = None) -> dict[str, float | None]:
+        """Dollars per role from the price table; None for a role with any unpriced model."""
+        totals: dict[str, float | None] = {}
+        for call in self.model_calls:
+            dollars = cost(call.usage, call.model, prices)
+            before = totals.get(call.role, 0.0)
+            totals[call.role] = None if before is None or dollars is None else before + dollars
+        return totals
+
+    def latency(self) -> dict[str, dict[str, float]]:
+        """Per role: calls, summed seconds of model calls and mean time to first token."""
+        out: dict[str, dict[str, float]] = {}
+        for call in self.model_calls:
+            stats = out.setdefault(call.role, {"calls": 0, "seconds": 0.0, "ttft_mean": 0.0, "_ttft_n": 0})
+            stats["calls"] += 1
+            stats["seconds"] += call.t - call.started
+            if call.first_token is not None:
+                stats["ttft_mean"] += call.first_token - call.started
+                stats["_ttft_n"] += 1
+        for stats in out.values():
+            n = stats.pop("_ttft_n")
+            stats["ttft_mean"] = stats["ttft_mean"] / n if n else 0.0
+        return out
+
     def task(self, idx: int) -> TaskRecord:
         for record in self.tasks:
             if record.idx == idx:
@@ -114,8 +144,8 @@ class LLMCompiler:
         if timeout is not None and timeout <= 0:
             raise ConfigurationError("timeout must be > 0 or None")
         self.tools: dict[str, Tool] = as_tools(tools)
-        self.planner = _check_model(planner, "planner")
-        self.joiner = _check_model(joiner, "joiner") if joiner is not None else self.planner
+        self.planner = as_model(planner, role="planner")
+        self.joiner = as_model(joiner, role="joiner") if joiner is not None else self.planner
         self.planner_examples = planner_examples
         self.joiner_examples = joiner_examples
         self.max_replans = max_replans
@@ -197,6 +227,7 @@ class _Run:
     async def execute(self) -> None:
         self.emit(ev.RunStarted(question=self.question))
         scope = timeout_scope(self.c.timeout)
+        sink_token = call_sink.set(self._tool_call_sink())
         try:
             async with scope:
                 async with TaskGroup() as group:
@@ -220,7 +251,35 @@ class _Run:
             self.error = f"internal error: {type(exc).__name__}: {exc}"
             raise
         finally:
+            call_sink.reset(sink_token)
             self.emit(ev.RunFinished(answer=self.answer, error=self.error, cancelled=self.cancelled))
+
+    def _tool_call_sink(self) -> Any:
+        """Report model calls made by tools (through `llm.complete`) as ModelCall events."""
+        loop = asyncio.get_running_loop()
+
+        def record(call: CallRecord) -> None:
+            event = ev.ModelCall(
+                role="tool",
+                round=len(self.plans) or 1,
+                model=call.model,
+                usage=call.usage,
+                started=call.started,
+                first_token=call.first_token,
+                error=call.error,
+            )
+            if loop.is_closed():
+                return
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                self.emit(event)
+            else:  # a sync tool in a worker thread: hand the event to the run's loop
+                loop.call_soon_threadsafe(self.emit, event)
+
+        return record
 
     async def _rounds(self) -> None:
         last = self.c.max_replans + 1
@@ -398,15 +457,6 @@ class _Run:
             events=list(self.log.events),
             cancelled=self.cancelled,
         )
-
-
-def _check_model(model: Any, role: str) -> ChatModel:
-    if not callable(getattr(model, "stream", None)):
-        raise ConfigurationError(
-            f"the {role} must be a model with stream(messages, *, stop=()) (see llmcompiler.llm.ChatModel), "
-            f"not {type(model).__name__}"
-        )
-    return model
 
 
 def _ordered(scheduler: Scheduler) -> list[TaskRecord]:

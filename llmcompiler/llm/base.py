@@ -12,7 +12,9 @@ them with `flatten_messages`.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -44,12 +46,14 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     calls: int = 1
+    estimated: bool = False  # counted by us because the provider reported nothing
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             self.input_tokens + other.input_tokens,
             self.output_tokens + other.output_tokens,
             self.calls + other.calls,
+            self.estimated or other.estimated,
         )
 
     @property
@@ -71,15 +75,51 @@ class ChatModel(Protocol):
         ...
 
 
-async def complete(model: ChatModel, messages: Sequence[Message], *, stop: Sequence[str] = ()) -> tuple[str, Usage]:
-    """Run a model call to the end and return its whole text and usage."""
+@dataclass(frozen=True)
+class CallRecord:
+    """One finished model call made through `complete`; times are perf_counter readings."""
+
+    role: str
+    model: str
+    usage: Usage
+    started: float
+    first_token: float | None
+    error: str | None
+
+
+# Where `complete` reports its calls. A run sets it, so a tool that calls a model through
+# `complete` has its tokens and latency counted in the run (role "tool").
+call_sink: ContextVar[Callable[[CallRecord], None] | None] = ContextVar("llmcompiler_call_sink", default=None)
+
+
+async def complete(
+    model: ChatModel, messages: Sequence[Message], *, stop: Sequence[str] = (), role: str = "tool"
+) -> tuple[str, Usage]:
+    """Run a model call to the end and return its whole text and usage.
+
+    Inside a run, the call is reported to the run (tokens, time to first token, duration).
+    """
     parts: list[str] = []
     usage = NO_USAGE
-    async for item in model.stream(messages, stop=stop):
-        if isinstance(item, Usage):
-            usage = item
-        else:
-            parts.append(item)
+    started = time.perf_counter()
+    first: float | None = None
+    error: str | None = None
+    try:
+        async for item in model.stream(messages, stop=stop):
+            if isinstance(item, Usage):
+                usage = item
+            else:
+                if first is None:
+                    first = time.perf_counter()
+                parts.append(item)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        sink = call_sink.get()
+        if sink is not None:
+            name = getattr(model, "name", type(model).__name__)
+            sink(CallRecord(role, name, usage if usage.calls else Usage(0, 0, 1), started, first, error))
     return "".join(parts), usage
 
 

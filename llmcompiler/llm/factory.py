@@ -1,0 +1,179 @@
+"""`get_model`: one call from a provider name to a model that speaks the protocol.
+
+| model_type | needs | base URL |
+|---|---|---|
+| openai   | OPENAI_API_KEY | OPENAI_BASE_URL or the SDK default |
+| azure    | AZURE_OPENAI_ENDPOINT (or AZURE_ENDPOINT), AZURE_OPENAI_API_KEY, OPENAI_API_VERSION (or AZURE_OPENAI_API_VERSION); the deployment is `model_name` or AZURE_DEPLOYMENT_NAME | the endpoint |
+| vllm     | a server: `vllm serve MODEL --port N`; VLLM_API_KEY only if it was started with --api-key | http://localhost:N/v1 from `vllm_port`, or `base_url` / VLLM_BASE_URL |
+| friendli | FRIENDLI_TOKEN | FRIENDLI_BASE_URL or https://api.friendli.ai/serverless/v1 |
+| langchain | `model_name` "module:attribute" naming a BaseChatModel (or a factory of one), or `model=` an instance | - |
+| scripted | `replies=` (see ScriptedModel) | - |
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from llmcompiler.exceptions import ConfigurationError, MissingCredentialsError
+from llmcompiler.llm.base import ChatModel
+from llmcompiler.llm.langchain import LangChainModel, is_langchain_chat_model
+from llmcompiler.llm.scripted import ScriptedModel
+
+if TYPE_CHECKING:
+    from llmcompiler.llm.openai_compat import Endpoint
+
+MODEL_TYPES = ("openai", "azure", "vllm", "friendli", "langchain", "scripted")
+FRIENDLI_BASE_URL = "https://api.friendli.ai/serverless/v1"
+STRUCTURED_FIELDS = ("structured_outputs", "guided_regex")
+
+
+def get_model(
+    model_type: str,
+    model_name: str | None = None,
+    *,
+    temperature: float | None = 0.0,
+    stream: bool = True,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    vllm_port: int | None = None,
+    endpoint: Endpoint = "chat",
+    max_tokens: int | None = None,
+    max_retries: int = 3,
+    retry_base_delay: float = 0.5,
+    request_timeout: float = 120.0,
+    regex: str | None = None,
+    structured_field: str = "structured_outputs",
+    extra_body: Mapping[str, Any] | None = None,
+    model: Any = None,
+    **scripted: Any,
+) -> ChatModel:
+    """A model for `model_type`; see the module docstring for what each type needs.
+
+    `endpoint="completions"` uses the completions API (non-chat base models, e.g. LLaMA-2
+    70B on vLLM). `regex` constrains the output on vLLM with its structured-output request
+    fields (use `llmcompiler.plan.plan_regex(tools)` for a planner); `structured_field`
+    picks the request format: "structured_outputs" (vLLM >= 0.10) or "guided_regex"
+    (older servers). It is sent only when given.
+    """
+    kind = (model_type or "").strip().lower()
+    if kind not in MODEL_TYPES:
+        raise ConfigurationError(f"unknown model_type {model_type!r}; valid: {', '.join(MODEL_TYPES)}")
+    if kind == "scripted":
+        return ScriptedModel(**scripted)
+    if scripted:
+        raise ConfigurationError(f"unexpected options for {kind}: {', '.join(sorted(scripted))}")
+    if kind == "langchain":
+        return _langchain(model_name, model)
+
+    import openai  # imported here: `import llmcompiler` stays light
+
+    from llmcompiler.llm.openai_compat import OpenAIModel, RetryPolicy
+
+    body = dict(extra_body or {})
+    if regex is not None:
+        if kind != "vllm":
+            raise ConfigurationError("regex-constrained output is a vLLM feature; use it with model_type='vllm'")
+        if structured_field not in STRUCTURED_FIELDS:
+            raise ConfigurationError(f"structured_field must be one of {', '.join(STRUCTURED_FIELDS)}")
+        body.update({"structured_outputs": {"regex": regex}} if structured_field == "structured_outputs" else {"guided_regex": regex})
+    common = dict(max_retries=0, timeout=request_timeout)  # retries are ours: see openai_compat
+    key_variable: str | None
+    if kind == "openai":
+        key = api_key or _env("OPENAI_API_KEY")
+        if not key:
+            raise MissingCredentialsError("OPENAI_API_KEY", "OpenAI")
+        client = openai.AsyncOpenAI(api_key=key, base_url=base_url or _env("OPENAI_BASE_URL"), **common)
+        name, key_variable = _need_name(model_name, kind), "OPENAI_API_KEY"
+    elif kind == "azure":
+        client, name = _azure(openai, model_name, base_url, api_key, common)
+        key_variable = "AZURE_OPENAI_API_KEY"
+    elif kind == "vllm":
+        url = base_url or (f"http://localhost:{int(vllm_port)}/v1" if vllm_port else None) or _env("VLLM_BASE_URL")
+        if not url:
+            raise ConfigurationError(
+                "vllm needs the server's address: pass vllm_port (the N of `vllm serve MODEL --port N`) "
+                "or base_url, or set VLLM_BASE_URL"
+            )
+        client = openai.AsyncOpenAI(api_key=api_key or _env("VLLM_API_KEY") or "EMPTY", base_url=url, **common)
+        name, key_variable = _need_name(model_name, kind), "VLLM_API_KEY"
+    else:  # friendli
+        key = api_key or _env("FRIENDLI_TOKEN")
+        if not key:
+            raise MissingCredentialsError("FRIENDLI_TOKEN", "Friendli")
+        url = base_url or _env("FRIENDLI_BASE_URL") or FRIENDLI_BASE_URL
+        client = openai.AsyncOpenAI(api_key=key, base_url=url, **common)
+        name, key_variable = _need_name(model_name, kind), "FRIENDLI_TOKEN"
+    return OpenAIModel(
+        client,
+        name,
+        endpoint=endpoint,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        stream=stream,
+        extra_body=body or None,
+        retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay),
+        provider=kind,
+        key_variable=key_variable,
+    )
+
+
+def as_model(obj: Any, *, role: str = "model") -> ChatModel:
+    """`obj` as a ChatModel: protocol objects as they are, langchain chat models adapted."""
+    if is_langchain_chat_model(obj):
+        return LangChainModel(obj)
+    if callable(getattr(obj, "stream", None)):
+        return obj
+    raise ConfigurationError(
+        f"the {role} must be a model with stream(messages, *, stop=()) (see llmcompiler.llm.ChatModel) "
+        f"or a langchain-core BaseChatModel, not {type(obj).__name__}"
+    )
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _need_name(model_name: str | None, kind: str) -> str:
+    if not model_name:
+        raise ConfigurationError(f"model_type {kind!r} needs a model_name")
+    return model_name
+
+
+def _azure(openai: Any, model_name: str | None, base_url: str | None, api_key: str | None, common: dict) -> tuple[Any, str]:
+    endpoint = base_url or _env("AZURE_OPENAI_ENDPOINT") or _env("AZURE_ENDPOINT")
+    if not endpoint:
+        raise MissingCredentialsError("AZURE_OPENAI_ENDPOINT", "Azure OpenAI", what="an endpoint", alternatives=("AZURE_ENDPOINT",))
+    key = api_key or _env("AZURE_OPENAI_API_KEY")
+    if not key:
+        raise MissingCredentialsError("AZURE_OPENAI_API_KEY", "Azure OpenAI")
+    version = _env("OPENAI_API_VERSION") or _env("AZURE_OPENAI_API_VERSION")
+    if not version:
+        raise MissingCredentialsError(
+            "OPENAI_API_VERSION", "Azure OpenAI", what="an API version", alternatives=("AZURE_OPENAI_API_VERSION",)
+        )
+    deployment = model_name or _env("AZURE_DEPLOYMENT_NAME")
+    if not deployment:
+        raise MissingCredentialsError("AZURE_DEPLOYMENT_NAME", "Azure OpenAI", what="a deployment name (or model_name)")
+    client = openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version=version, azure_deployment=deployment, **common)
+    return client, deployment
+
+
+def _langchain(model_name: str | None, model: Any) -> ChatModel:
+    if model is not None:
+        return as_model(model)
+    if not model_name or ":" not in model_name:
+        raise ConfigurationError(
+            "model_type 'langchain' needs model='a BaseChatModel' or model_name='module:attribute' naming one"
+        )
+    module_name, _, attribute = model_name.partition(":")
+    try:
+        target = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot load {model_name!r}: {exc}") from exc
+    if not is_langchain_chat_model(target) and callable(target):
+        target = target()
+    return as_model(target)

@@ -1,0 +1,238 @@
+"""OpenAI-compatible backends: OpenAI, Azure OpenAI, vLLM and Friendli, through the `openai` SDK.
+
+`OpenAIModel` adapts one client and one model name to the `ChatModel` protocol, on the chat
+endpoint (messages) or the completions endpoint (non-chat base models: the messages are
+flattened into one prompt). Text streams with `stream_options={"include_usage": True}`, so
+usage comes from the provider's final chunk; a provider that reports none is counted.
+
+Retries are ours (the SDK's own are switched off, so nothing retries twice): HTTP 408,
+409, 429 and 5xx and dropped connections are retried with exponential backoff and full
+jitter, honouring `Retry-After` / `retry-after-ms`. Only an attempt that has not yielded any
+text yet is retried. **A stream that breaks after text has been yielded fails the call with
+`ModelStreamError`** instead of being replayed: the planner's tasks may already be running,
+and feeding a second, different plan into the same parser would corrupt the run. The run
+then ends with a clear error and keeps what already ran. Other 4xx errors fail at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import openai
+
+from llmcompiler.exceptions import ModelConnectionError, ModelError, ModelHTTPError, ModelStreamError
+from llmcompiler.llm.base import Message, Usage, flatten_messages
+from llmcompiler.llm.tokens import counted_usage
+
+Endpoint = Literal["chat", "completions"]
+
+_RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
+# Transport errors that may escape the SDK while a stream is being read.
+_TRANSPORT_MODULES = ("httpx", "httpcore", "httpx2", "h11", "h2", "anyio")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait before retrying a failed model call."""
+
+    max_retries: int = 3
+    base_delay: float = 0.5  # seconds; attempt n waits up to base_delay * 2**(n-1)
+    max_delay: float = 20.0  # cap for backoff
+    max_retry_after: float = 60.0  # the longest Retry-After we honour
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+class OpenAIModel:
+    """A `ChatModel` over an `openai.AsyncOpenAI` (or `AsyncAzureOpenAI`) client."""
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        model: str,
+        *,
+        endpoint: Endpoint = "chat",
+        temperature: float | None = 0.0,
+        max_tokens: int | None = None,
+        stream: bool = True,
+        include_usage: bool = True,
+        extra_body: Mapping[str, Any] | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        provider: str = "openai",
+        key_variable: str | None = None,
+    ) -> None:
+        if endpoint not in ("chat", "completions"):
+            raise ValueError(f"endpoint must be 'chat' or 'completions', not {endpoint!r}")
+        self.client = client
+        self.model = model
+        self.name = model
+        self.endpoint = endpoint
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.streaming = stream
+        self.include_usage = include_usage
+        self.extra_body = dict(extra_body) if extra_body else None
+        self.retry = retry
+        self.provider = provider
+        self.key_variable = key_variable
+
+    def __repr__(self) -> str:
+        return f"OpenAIModel(provider={self.provider!r}, model={self.model!r}, endpoint={self.endpoint!r})"
+
+    async def stream(self, messages: Sequence[Message], *, stop: Sequence[str] = ()) -> AsyncIterator[str | Usage]:
+        attempt = 0
+        while True:
+            produced = False
+            try:
+                async for item in self._attempt(messages, stop):
+                    if isinstance(item, str) and item:
+                        produced = True
+                    yield item
+                return
+            except Exception as exc:
+                if produced:
+                    raise ModelStreamError(
+                        f"{self.provider} stream for {self.model!r} broke after it had started: {_describe(exc)}"
+                    ) from exc
+                retryable, retry_after = _classify(exc)
+                if not retryable or attempt >= self.retry.max_retries:
+                    raise self._translate(exc, attempt) from exc
+                attempt += 1
+                await asyncio.sleep(self.retry.delay(attempt, retry_after))
+
+    # -- one request -----------------------------------------------------------------
+
+    def _request(self, messages: Sequence[Message], stop: Sequence[str]) -> dict[str, Any]:
+        request: dict[str, Any] = {"model": self.model, "stream": self.streaming}
+        if self.endpoint == "chat":
+            request["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        else:
+            request["prompt"] = flatten_messages(messages)
+        if self.temperature is not None:
+            request["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            request["max_tokens"] = self.max_tokens
+        if stop:
+            request["stop"] = list(stop)
+        if self.streaming and self.include_usage:
+            request["stream_options"] = {"include_usage": True}
+        if self.extra_body:
+            request["extra_body"] = self.extra_body
+        return request
+
+    async def _attempt(self, messages: Sequence[Message], stop: Sequence[str]) -> AsyncIterator[str | Usage]:
+        api = self.client.chat.completions if self.endpoint == "chat" else self.client.completions
+        response = await api.create(**self._request(messages, stop))
+        parts: list[str] = []
+        usage: Usage | None = None
+        if not self.streaming:
+            text = _text_of(response.choices[0], self.endpoint) if response.choices else ""
+            usage = _usage_of(response)
+            if text:
+                parts.append(text)
+                yield text
+        else:
+            try:
+                async for chunk in response:
+                    usage = _usage_of(chunk) or usage
+                    for choice in chunk.choices or ():
+                        if choice.index == 0:
+                            text = _text_of(choice, self.endpoint)
+                            if text:
+                                parts.append(text)
+                                yield text
+            finally:
+                await response.close()
+        yield usage if usage is not None else counted_usage(messages, "".join(parts), self.model)
+
+    def _translate(self, exc: Exception, retries: int) -> ModelError:
+        tried = f" (after {retries} retries)" if retries else ""
+        where = f"{self.provider} model {self.model!r}"
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            message = _error_message(exc)
+            if status in (401, 403):
+                hint = f": check {self.key_variable}" if self.key_variable else ""
+                return ModelHTTPError(f"{where}: authentication failed ({status}){hint}: {message}", status=status)
+            if status == 404:
+                return ModelHTTPError(f"{where}: not found (404) — check the model or deployment name: {message}", status=status)
+            return ModelHTTPError(f"{where}: HTTP {status}{tried}: {message}", status=status)
+        if isinstance(exc, openai.APIConnectionError) or _is_transport_error(exc):
+            return ModelConnectionError(f"{where}: {_describe(exc)}{tried}")
+        return ModelError(f"{where}: {_describe(exc)}")
+
+
+def _text_of(choice: Any, endpoint: Endpoint) -> str:
+    if endpoint == "completions":
+        return choice.text or ""
+    holder = getattr(choice, "delta", None) or getattr(choice, "message", None)
+    return (getattr(holder, "content", None) or "") if holder is not None else ""
+
+
+def _usage_of(obj: Any) -> Usage | None:
+    usage = getattr(obj, "usage", None)
+    if usage is None or usage.prompt_tokens is None:
+        return None
+    return Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0, 1)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and inner.get("message"):
+            return str(inner["message"])
+        if body.get("message"):
+            return str(body["message"])
+    return str(exc.message)
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError, asyncio.IncompleteReadError)):
+        return True
+    module = type(exc).__module__.split(".", 1)[0]
+    return module in _TRANSPORT_MODULES
+
+
+def _classify(exc: Exception) -> tuple[bool, float | None]:
+    """Whether a failed attempt may be retried, and the server's Retry-After in seconds."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in _RETRY_STATUSES, _retry_after(exc.response.headers)
+    if isinstance(exc, openai.APIConnectionError) or _is_transport_error(exc):
+        return True, None
+    return False, None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return float(millis) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:  # an HTTP date
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
