@@ -85,6 +85,10 @@ class OpenAIModel:
         self.provider = provider
         self.key_variable = key_variable
 
+    async def aclose(self) -> None:
+        """Close the client's connection pool (models share nothing else)."""
+        await self.client.close()
+
     def __repr__(self) -> str:
         return f"OpenAIModel(provider={self.provider!r}, model={self.model!r}, endpoint={self.endpoint!r})"
 
