@@ -153,6 +153,16 @@ class Scheduler:
         else:
             self._start(record)
 
+    def ordered(self) -> list[TaskRecord]:
+        """Every task by id; a bad line that reused an id comes right after its namesake."""
+        records = sorted(self.records.values(), key=lambda r: r.idx)
+        if not self.rejected:
+            return records
+        by_id: dict[int, list[TaskRecord]] = {}
+        for record in self.rejected:
+            by_id.setdefault(record.idx, []).append(record)
+        return [r for first in records for r in (first, *by_id.get(first.idx, ()))]
+
     async def drained(self) -> None:
         """Wait until every submitted task has finished."""
         await self._idle.wait()

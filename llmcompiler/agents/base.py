@@ -1,0 +1,325 @@
+"""What every agent shares: the run machinery, the public API and `RunResult`.
+
+An agent (LLMCompiler, ReAct) defines how a run proceeds (`Run.proceed`); everything around
+it is the same for all of them, which is what makes comparisons fair: one TaskGroup per run
+(cancelling the run cancels every tool call and model stream), the same scheduler and
+executor for tool calls, the same typed events, the run `timeout`, usage per role, and the
+same `RunResult`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from llmcompiler._compat import TaskGroup
+from llmcompiler._compat import timeout as timeout_scope
+from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
+from llmcompiler.llm.base import NO_USAGE, CallRecord, ChatModel, Message, Usage, call_sink
+from llmcompiler.llm.pricing import Price, cost
+from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.scheduler import Scheduler, TaskRecord
+from llmcompiler.runtime.threads import ThreadRunner
+from llmcompiler.tools import Tool, as_tools
+
+class RunFailedError(LLMCompilerError):
+    """`arun`/`run` finished without an answer; `.result` holds everything that happened."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(result.error or "the run ended without an answer")
+        self.result = result
+
+
+@dataclass
+class RunResult:
+    """Everything about one finished run."""
+
+    question: str
+    answer: str
+    error: str | None
+    tasks: list[TaskRecord]  # by id; a bad line that reused an id comes after its namesake
+    plans: list[str]  # the planner's text, one per round
+    decisions: list[ev.JoinerFinished]
+    usage: dict[str, Usage]  # per role: planner, joiner, ...
+    events: list[ev.Event] = field(repr=False)
+    cancelled: bool = False
+
+    @property
+    def rounds(self) -> int:
+        return len(self.plans)
+
+    @property
+    def duration(self) -> float:
+        return self.events[-1].t - self.events[0].t if self.events else 0.0
+
+    @property
+    def total_usage(self) -> Usage:
+        total = NO_USAGE
+        for usage in self.usage.values():
+            total = total + usage
+        return total
+
+    @property
+    def model_calls(self) -> list[ev.ModelCall]:
+        return [e for e in self.events if isinstance(e, ev.ModelCall)]
+
+    def cost(self, prices: Mapping[str, Price] | None = None) -> dict[str, float | None]:
+        """Dollars per role from the price table; None for a role with any unpriced model."""
+        totals: dict[str, float | None] = {}
+        for call in self.model_calls:
+            dollars = cost(call.usage, call.model, prices)
+            before = totals.get(call.role, 0.0)
+            totals[call.role] = None if before is None or dollars is None else before + dollars
+        return totals
+
+    def latency(self) -> dict[str, dict[str, float]]:
+        """Per role: calls, summed seconds of model calls and mean time to first token."""
+        out: dict[str, dict[str, float]] = {}
+        for call in self.model_calls:
+            stats = out.setdefault(call.role, {"calls": 0, "seconds": 0.0, "ttft_mean": 0.0, "_ttft_n": 0})
+            stats["calls"] += 1
+            stats["seconds"] += call.t - call.started
+            if call.first_token is not None:
+                stats["ttft_mean"] += call.first_token - call.started
+                stats["_ttft_n"] += 1
+        for stats in out.values():
+            n = stats.pop("_ttft_n")
+            stats["ttft_mean"] = stats["ttft_mean"] / n if n else 0.0
+        return out
+
+    def task(self, idx: int) -> TaskRecord:
+        for record in self.tasks:
+            if record.idx == idx:
+                return record
+        raise KeyError(idx)
+
+
+class Agent:
+    """The public API every agent shares. Subclasses set the attributes below and `_new_run`."""
+
+    tools: dict[str, Tool]
+    max_concurrency: int | None
+    timeout: float | None
+    threads: ThreadRunner | None
+
+    def _setup(
+        self,
+        tools: Sequence[Any] | Mapping[str, Any],
+        *,
+        max_concurrency: int | None,
+        timeout: float | None,
+        threads: ThreadRunner | None,
+    ) -> None:
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be >= 1 or None")
+        if timeout is not None and timeout <= 0:
+            raise ConfigurationError("timeout must be > 0 or None")
+        self.tools = as_tools(tools)
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.threads = threads
+
+    def _new_run(self, question: str, log: ev.EventLog) -> Run:
+        raise NotImplementedError
+
+    async def ainvoke(self, question: str) -> RunResult:
+        """Run to the end and return everything that happened."""
+        log = ev.EventLog()
+        run = self._new_run(question, log)
+        await run.execute()
+        return run.result()
+
+    async def arun(self, question: str) -> str:
+        """Run and return the answer; raises `RunFailedError` when there is none."""
+        result = await self.ainvoke(question)
+        if result.error is not None:
+            raise RunFailedError(result)
+        return result.answer
+
+    def run(self, question: str) -> str:
+        """`arun` for synchronous code (not from inside a running event loop)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.arun(question))
+        raise RuntimeError(f"{type(self).__name__}.run() cannot be called from a running event loop; use `await arun()`")
+
+    async def astream(self, question: str) -> AsyncIterator[ev.Event]:
+        """Yield the run's events as they happen, ending with `RunFinished`.
+
+        Leaving the loop early (break, an exception, aclose) cancels the run.
+        """
+        queue: asyncio.Queue[ev.Event] = asyncio.Queue()
+        run = self._new_run(question, ev.EventLog(queue.put_nowait))
+        worker = asyncio.ensure_future(run.execute())
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, worker}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                event = getter.result()
+                yield event
+                if isinstance(event, ev.RunFinished):
+                    break
+            while not queue.empty():
+                yield queue.get_nowait()
+            await worker  # re-raises a programmer error from inside the run
+        finally:
+            if not worker.done():
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+
+
+class Run:
+    """The state of one run; `execute()` may be called once. Subclasses implement `proceed`."""
+
+    def __init__(self, agent: Agent, question: str, log: ev.EventLog) -> None:
+        self.c = agent
+        self.question = question
+        self.log = log
+        self.emit = log.emit
+        self.answer = ""
+        self.error: str | None = None
+        self.cancelled = False
+        self.plans: list[str] = []
+        self.decisions: list[ev.JoinerFinished] = []
+        self.scheduler: Scheduler | None = None
+
+    async def execute(self) -> None:
+        self.emit(ev.RunStarted(question=self.question))
+        scope = timeout_scope(self.c.timeout)
+        sink_token = call_sink.set(self._tool_call_sink())
+        try:
+            async with scope:
+                async with TaskGroup() as group:
+                    self.scheduler = Scheduler(
+                        self.c.tools,
+                        group=group,
+                        emit=self.emit,
+                        max_concurrency=self.c.max_concurrency,
+                        threads=self.c.threads,
+                    )
+                    await self.proceed()
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            self.error = f"the run timed out after {self.c.timeout:g}s"
+        except asyncio.CancelledError:
+            self.cancelled = True
+            self.error = "the run was cancelled"
+            raise
+        except BaseException as exc:
+            self.error = f"internal error: {type(exc).__name__}: {exc}"
+            raise
+        finally:
+            call_sink.reset(sink_token)
+            self.emit(ev.RunFinished(answer=self.answer, error=self.error, cancelled=self.cancelled))
+
+    def _tool_call_sink(self) -> Any:
+        """Report model calls made by tools (through `llm.complete`) as ModelCall events."""
+        loop = asyncio.get_running_loop()
+
+        def record(call: CallRecord) -> None:
+            event = ev.ModelCall(
+                role="tool",
+                round=len(self.plans) or 1,
+                model=call.model,
+                usage=call.usage,
+                started=call.started,
+                first_token=call.first_token,
+                error=call.error,
+            )
+            if loop.is_closed():
+                return
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                self.emit(event)
+            else:  # a sync tool in a worker thread: hand the event to the run's loop
+                loop.call_soon_threadsafe(self.emit, event)
+
+        return record
+
+    async def proceed(self) -> None:
+        """Drive the run: model calls, tasks via `self.scheduler`, and set `answer`/`error`."""
+        raise NotImplementedError
+
+
+    # -- models ----------------------------------------------------------------------
+
+    async def _call_model(
+        self,
+        role: ev.Role,
+        round: int,
+        model: ChatModel,
+        messages: list[Message],
+        *,
+        stop: Sequence[str],
+        on_text: Any,
+    ) -> tuple[str, str | None]:
+        """Stream one model call; returns its text and an error message (None if it ended well)."""
+        started = perf_counter()
+        first: float | None = None
+        usage = NO_USAGE
+        parts: list[str] = []
+        error: str | None = None
+        stream: Any = None
+        try:
+            stream = model.stream(messages, stop=stop)
+            async for item in stream:
+                if isinstance(item, Usage):
+                    usage = item
+                    continue
+                if first is None:
+                    first = perf_counter()
+                parts.append(item)
+                on_text(item)
+        except Exception as exc:  # the model or its connection failed; the run reports it
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        finally:
+            closer = getattr(stream, "aclose", None)  # close the connection on cancellation too
+            if closer is not None:
+                await closer()
+        if usage.calls == 0:  # the backend reported nothing (it failed, or cannot count)
+            usage = Usage(0, 0, 1)
+        self.emit(
+            ev.ModelCall(
+                role=role,
+                round=round,
+                model=getattr(model, "name", type(model).__name__),
+                usage=usage,
+                started=started,
+                first_token=first,
+                error=error,
+            )
+        )
+        return "".join(parts), error
+
+    # -- result ------------------------------------------------------------------------
+
+    def result(self) -> RunResult:
+        usage: dict[str, Usage] = {}
+        for event in self.log.events:
+            if isinstance(event, ev.ModelCall):
+                usage[event.role] = usage.get(event.role, NO_USAGE) + event.usage
+        tasks = self.scheduler.ordered() if self.scheduler is not None else []
+        return RunResult(
+            question=self.question,
+            answer=self.answer,
+            error=self.error,
+            tasks=tasks,
+            plans=self.plans,
+            decisions=self.decisions,
+            usage=usage,
+            events=list(self.log.events),
+            cancelled=self.cancelled,
+        )
