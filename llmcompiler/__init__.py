@@ -7,7 +7,7 @@ inputs are ready, and a joiner model answers or asks for a new plan.
     from llmcompiler.llm import ScriptedModel
 """
 
-from llmcompiler.agents import LLMCompiler, RunFailedError, RunResult
+from llmcompiler.agents import LLMCompiler, ReActAgent, RunFailedError, RunResult
 from llmcompiler.exceptions import LLMCompilerError
 from llmcompiler.runtime.events import Event
 from llmcompiler.runtime.scheduler import TaskRecord, TaskStatus
@@ -19,6 +19,7 @@ __all__ = [
     "Event",
     "LLMCompiler",
     "LLMCompilerError",
+    "ReActAgent",
     "RunFailedError",
     "RunResult",
     "TaskRecord",
