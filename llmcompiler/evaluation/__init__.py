@@ -17,6 +17,7 @@ from llmcompiler.evaluation.datasets import (
 from llmcompiler.evaluation.report import GroupStats, Summary, compare, format_summary, percentile, summarize
 from llmcompiler.evaluation.scoring import compare_answer, is_number, normalize_answer
 from llmcompiler.evaluation.store import ResultStore, StoreError, load_results
+from llmcompiler.evaluation.suite import Suite, SuiteContext, load_suite
 
 __all__ = [
     "BENCHMARKS",
@@ -25,6 +26,8 @@ __all__ = [
     "GroupStats",
     "ResultStore",
     "StoreError",
+    "Suite",
+    "SuiteContext",
     "Summary",
     "cache_dir",
     "compare",
@@ -34,6 +37,7 @@ __all__ = [
     "is_number",
     "load_dataset",
     "load_results",
+    "load_suite",
     "normalize_answer",
     "percentile",
     "summarize",

@@ -1,0 +1,201 @@
+"""The benchmark command: `run_llm_compiler.py` (and `llmcompiler bench`) in one place.
+
+    python run_llm_compiler.py --benchmark_name hotpotqa --store results.json --stream
+    python evaluate_results.py --file results.json
+
+Every flag of the original script is accepted. A user mistake (missing key, unknown
+benchmark, bad config, corrupt store, bad dataset) prints one line and exits with status 2;
+`--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmcompiler.exceptions import LLMCompilerError
+
+BENCHMARKS = ("hotpotqa", "movie", "parallelqa")
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Run LLMCompiler (or ReAct) over a benchmark and store the results.")
+    p.add_argument("--benchmark_name", "--benchmark", dest="benchmark_name", choices=BENCHMARKS, help="a built-in suite")
+    p.add_argument("--config", help="a tool suite folder or module (instead of --benchmark_name)")
+    p.add_argument("--store", required=True, help="results JSON file (resumed if it exists)")
+    p.add_argument("--dataset", help="a local dataset JSON file instead of the suite's dataset")
+    p.add_argument("--N", type=int, default=None, help="only the first N questions")
+    p.add_argument("--react", action="store_true", help="run the ReAct baseline instead")
+    stream = p.add_mutually_exclusive_group()
+    stream.add_argument("--stream", dest="stream", action="store_true", default=True, help="stream the plan (default)")
+    stream.add_argument("--no_stream", dest="stream", action="store_false", help="wait for the whole plan before running it")
+    p.add_argument("--logging", action="store_true", help="print each question's plan, answer and time")
+    p.add_argument("--model_type", default="openai", help="openai | azure | vllm | friendli | langchain | scripted")
+    p.add_argument("--model_name", default=None, help="model (default: the suite's default_model)")
+    p.add_argument("--vllm_port", type=int, default=None)
+    p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
+    p.add_argument("--api_key", default=None, help="API key (default: the provider's environment variable)")
+    p.add_argument("--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models")
+    p.add_argument("--prompts", choices=("gpt", "llama"), default=None, help="prompt set (default: llama for --endpoint completions)")
+    p.add_argument("--do_benchmark", action="store_true", help="also store per-phase timings of every run")
+    p.add_argument("--sleep_per_iter", type=float, default=0.0, help="seconds to wait after each question")
+    p.add_argument("--concurrency", type=int, default=1, help="questions in flight at once (1 = the paper's sequential timing)")
+    p.add_argument("--wikipedia_url", default=None, help="MediaWiki api.php address (default: $LLMCOMPILER_WIKIPEDIA_URL or Wikipedia)")
+    p.add_argument("--search_cache", default=None, help="SQLite file caching Wikipedia lookups across runs")
+    p.add_argument("--max_replans", type=int, default=None, help="override the suite's max_replans")
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per question")
+    p.add_argument("--no_progress", action="store_true", help="no progress line")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, *, configs_dir: Path | None = None, prog: str | None = None) -> int:
+    args = build_parser(prog).parse_args(argv)
+    try:
+        return asyncio.run(_main(args, configs_dir))
+    except KeyboardInterrupt:
+        print("interrupted; finished questions are in the store", file=sys.stderr)
+        return 130
+    except (LLMCompilerError, ValueError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _suite_spec(args: argparse.Namespace, configs_dir: Path | None) -> str:
+    from llmcompiler.exceptions import ConfigurationError
+
+    if args.config:
+        return args.config
+    if not args.benchmark_name:
+        raise ConfigurationError("give --benchmark_name (hotpotqa, movie, parallelqa) or --config PATH")
+    folder = (configs_dir or Path.cwd() / "configs") / args.benchmark_name
+    if not folder.is_dir():
+        raise ConfigurationError(f"no suite folder {folder}; run from the project root or pass --config PATH")
+    return str(folder)
+
+
+async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
+    from llmcompiler.agents import LLMCompiler, ReActAgent
+    from llmcompiler.evaluation.datasets import load_dataset
+    from llmcompiler.evaluation.report import format_summary, summarize
+    from llmcompiler.evaluation.runner import BenchmarkAborted, Progress, finished, run_benchmark
+    from llmcompiler.evaluation.store import ResultStore
+    from llmcompiler.evaluation.suite import SuiteContext, load_suite
+    from llmcompiler.exceptions import ConfigurationError
+    from llmcompiler.llm import get_model
+
+    if args.concurrency < 1:
+        raise ConfigurationError("--concurrency must be >= 1")
+    suite = load_suite(_suite_spec(args, configs_dir))
+    model_name = args.model_name or suite.setting("default_model")
+    llama = (args.prompts or ("llama" if args.endpoint == "completions" else "gpt")) == "llama"
+
+    opened: list[Any] = []
+
+    def model() -> Any:  # credentials are checked here, before any question
+        opened.append(
+            get_model(
+            args.model_type,
+            model_name,
+            stream=args.stream,
+            base_url=args.base_url,
+            api_key=args.api_key,
+            vllm_port=args.vllm_port,
+            endpoint=args.endpoint,
+            )
+        )
+        return opened[-1]
+
+    planner = model()
+    store = ResultStore(args.store)  # a corrupt store stops here, untouched
+    dataset_spec = suite.setting("dataset")
+    if args.dataset:
+        examples = load_dataset(path=args.dataset)
+    elif dataset_spec:
+        examples = await asyncio.to_thread(load_dataset, dataset_spec)
+    else:
+        raise ConfigurationError(f"the suite {suite.name!r} names no dataset; pass --dataset PATH")
+    if args.N is not None:
+        examples = examples[: args.N]
+
+    wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
+    context = SuiteContext(model=planner, wikipedia_url=wikipedia_url, search_cache=args.search_cache)
+    try:
+        tools = suite.tools(context)
+        if args.react:
+            agent: Any = ReActAgent(
+                tools=tools,
+                model=planner,
+                examples=suite.react_examples(llama=llama),
+                max_steps=int(suite.setting("react_max_steps", 10)),
+                timeout=args.timeout,
+            )
+            method = "react"
+        else:
+            planner_examples, joiner_examples = suite.prompts(llama=llama)
+            agent = LLMCompiler(
+                tools=tools,
+                planner=planner,
+                joiner=model(),
+                planner_examples=planner_examples,
+                joiner_examples=joiner_examples,
+                max_replans=args.max_replans if args.max_replans is not None else int(suite.setting("max_replans", 2)),
+                stream=args.stream,
+                timeout=args.timeout,
+            )
+            method = "llmcompiler"
+        label = "ReAct" if args.react else "LLMCompiler"
+        print(
+            f"{label} on {suite.name}: {len(examples)} questions, model {args.model_type}:{model_name}, "
+            f"concurrency {args.concurrency}, store {args.store}",
+            file=sys.stderr,
+        )
+        pending = sum(1 for e in examples if not finished(store, str(e["id"])))
+        progress = Progress(pending, enabled=not args.no_progress and pending > 0)
+        try:
+            done = await run_benchmark(
+                agent,
+                examples,
+                store,
+                method=method,
+                concurrency=args.concurrency,
+                sleep_per_iter=args.sleep_per_iter,
+                progress=progress,
+                timings=args.do_benchmark,
+                on_result=_log if args.logging else None,
+            )
+        except BenchmarkAborted as exc:
+            print(f"error: stopped: {exc}", file=sys.stderr)
+            return 2
+    finally:
+        await context.aclose()
+        for opened_model in opened:
+            closer = getattr(opened_model, "aclose", None)
+            if closer is not None:
+                await closer()
+    if done.skipped:
+        print(f"resumed: {done.skipped} questions already in {args.store}", file=sys.stderr)
+    ids = [str(e["id"]) for e in examples]
+    everything = store.records
+    records = {i: everything[i] for i in ids if i in everything}
+    print(format_summary(summarize(records)))
+    return 0
+
+
+def _log(example: Mapping[str, Any], result: Any, record: Mapping[str, Any]) -> None:
+    from llmcompiler.evaluation.scoring import normalize_answer
+
+    print(f"--- {example['id']}: {example['question']}")
+    for plan in result.plans:
+        print(plan)
+    print(f"Answer: {result.answer}")
+    print(f"{normalize_answer(result.answer)} <> {normalize_answer(example['answer'])}")
+    print(f"time: {result.duration:.3f}s" + (f"  error: {result.error}" if result.error else ""))

@@ -1,0 +1,178 @@
+"""Running an agent over a dataset: bounded concurrency, resumable atomic store, progress.
+
+Each finished question is written to the store at once (atomically), in the original
+LLMCompiler's record shape — `question`, `label`, `answer`, `time` — plus `stats` (tokens per
+role, cost, rounds, tasks), `error`, `method` and the dataset's `level`/`branch`. A question
+already in the store is skipped on a re-run, unless its record carries an error (then it
+is tried again). `time` is the run's own duration, from its first to its last event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from llmcompiler._compat import TaskGroup
+from llmcompiler.agents.base import Agent, RunResult
+from llmcompiler.evaluation.scoring import compare_answer
+from llmcompiler.evaluation.store import ResultStore
+from llmcompiler.runtime import events as ev
+
+# Errors that will fail every question alike: stop instead of burning through the dataset.
+_FATAL = ("authentication failed", "not found (404)")
+
+
+class BenchmarkAborted(Exception):
+    """A question failed in a way every other question would too (bad key, unknown model)."""
+
+
+def record_for(example: Mapping[str, Any], result: RunResult, *, method: str, timings: bool = False) -> dict[str, Any]:
+    """The stored record of one question."""
+    stats: dict[str, Any] = {}
+    for role, usage in result.usage.items():
+        stats[role] = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "calls": usage.calls}
+    total = result.total_usage
+    stats["total"] = {"input_tokens": total.input_tokens, "output_tokens": total.output_tokens, "calls": total.calls}
+    costs = result.cost()
+    stats["cost"] = None if not costs or any(c is None for c in costs.values()) else sum(costs.values())
+    stats["estimated"] = total.estimated
+    stats["rounds"] = result.rounds
+    stats["tasks"] = len(result.tasks)
+    stats["failed_tasks"] = sum(1 for t in result.tasks if t.status.value != "done")
+    if timings:
+        stats["timeline"] = phase_times(result)
+    record: dict[str, Any] = {
+        "question": example["question"],
+        "label": example["answer"],
+        "answer": result.answer,
+        "time": result.duration,
+        "stats": stats,
+        "error": result.error,
+        "method": method,
+    }
+    for key in ("level", "branch"):
+        if key in example:
+            record[key] = example[key]
+    return record
+
+
+def phase_times(result: RunResult) -> dict[str, float]:
+    """Seconds from the run's start to each phase boundary (`--do_benchmark`)."""
+    start = result.events[0].t
+    marks: dict[str, float] = {}
+    for event in result.events:
+        if isinstance(event, ev.TaskStarted):
+            marks.setdefault("first_task_started", event.t - start)
+        elif isinstance(event, ev.PlannerFinished):
+            marks[f"round_{event.round}_plan_done"] = event.t - start
+        elif isinstance(event, ev.JoinerStarted):
+            marks[f"round_{event.round}_join_started"] = event.t - start
+        elif isinstance(event, ev.JoinerFinished):
+            marks[f"round_{event.round}_join_done"] = event.t - start
+    return marks
+
+
+class Progress:
+    """One line of running totals: done/total, accuracy, mean latency, tokens and errors."""
+
+    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.done = 0
+        self.correct = 0
+        self.errors = 0
+        self.seconds = 0.0
+        self.tokens = 0
+        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._every = max(1, total // 20)
+
+    def update(self, record: Mapping[str, Any]) -> None:
+        self.done += 1
+        self.correct += bool(compare_answer(record.get("answer"), record.get("label")))
+        self.errors += bool(record.get("error"))
+        self.seconds += float(record.get("time") or 0.0)
+        self.tokens += int(((record.get("stats") or {}).get("total") or {}).get("input_tokens", 0)) + int(
+            ((record.get("stats") or {}).get("total") or {}).get("output_tokens", 0)
+        )
+        if not self.enabled:
+            return
+        if self._tty:
+            self.stream.write("\r" + self.line())
+            if self.done == self.total:
+                self.stream.write("\n")
+        elif self.done % self._every == 0 or self.done == self.total:
+            self.stream.write(self.line() + "\n")
+        self.stream.flush()
+
+    def line(self) -> str:
+        width = len(str(self.total))
+        filled = int(20 * self.done / self.total) if self.total else 20
+        bar = "#" * filled + "-" * (20 - filled)
+        accuracy = self.correct / self.done if self.done else 0.0
+        mean = self.seconds / self.done if self.done else 0.0
+        tokens = self.tokens / self.done if self.done else 0.0
+        return (
+            f"[{bar}] {self.done:>{width}}/{self.total} | accuracy {accuracy:.3f} | "
+            f"mean latency {mean:.2f}s | {tokens:,.0f} tokens/q | errors {self.errors}"
+        )
+
+
+@dataclass
+class BenchmarkRun:
+    ran: int
+    skipped: int
+
+
+async def run_benchmark(
+    agent: Agent,
+    examples: Sequence[Mapping[str, Any]],
+    store: ResultStore,
+    *,
+    method: str,
+    concurrency: int = 1,
+    sleep_per_iter: float = 0.0,
+    progress: Progress | None = None,
+    timings: bool = False,
+    on_result: Callable[[Mapping[str, Any], RunResult, dict[str, Any]], None] | None = None,
+) -> BenchmarkRun:
+    """Answer every example not yet in `store`, at most `concurrency` at a time."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be >= 1")
+    todo = [e for e in examples if not finished(store, str(e["id"]))]
+    slots = asyncio.Semaphore(concurrency)
+    writing = asyncio.Lock()
+    fatal: list[str] = []
+
+    async def answer(example: Mapping[str, Any]) -> None:
+        async with slots:
+            if fatal:
+                return
+            result = await agent.ainvoke(str(example["question"]))
+            record = record_for(example, result, method=method, timings=timings)
+            async with writing:
+                # the store rewrites a whole JSON file: off the event loop
+                await asyncio.to_thread(store.add, str(example["id"]), record)
+            if progress is not None:
+                progress.update(record)
+            if on_result is not None:
+                on_result(example, result, record)
+            if result.error and any(marker in result.error for marker in _FATAL):
+                fatal.append(result.error)
+            if sleep_per_iter > 0:
+                await asyncio.sleep(sleep_per_iter)  # asked for by the user, to respect rate limits
+
+    async with TaskGroup() as group:
+        for example in todo:
+            group.create_task(answer(example))
+    if fatal:
+        raise BenchmarkAborted(fatal[0])
+    return BenchmarkRun(ran=len(todo), skipped=len(examples) - len(todo))
+
+
+def finished(store: ResultStore, key: str) -> bool:
+    record = store.get(key)
+    return record is not None and not record.get("error")

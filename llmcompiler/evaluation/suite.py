@@ -1,0 +1,147 @@
+"""Tool suites: a folder (or package) holding tools, prompts and settings for one benchmark.
+
+The layout, shared by `configs/hotpotqa`, `configs/movie`, `configs/parallelqa` and by any
+suite a user writes (see `configs/README.md`):
+
+    configs.py        CONFIGS = {"name", "dataset", "default_model", "max_replans", "react_max_steps", ...}
+    tools.py          get_tools(context) -> list of tools   (or TOOLS = [...])
+    gpt_prompts.py    PLANNER_EXAMPLES, JOINER_EXAMPLES      (chat models)
+    llama_prompts.py  PLANNER_EXAMPLES, JOINER_EXAMPLES      (completion models; optional)
+    react_prompts.py  REACT_EXAMPLES, REACT_LLAMA_EXAMPLES   (the ReAct baseline; optional)
+
+`load_suite(spec)` takes a folder path or a dotted module path. A folder needs no
+`__init__.py`: it is loaded as a package of its own, under a private name, so two suites
+never clash in `sys.modules`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmcompiler.exceptions import ConfigurationError
+
+
+@dataclass
+class SuiteContext:
+    """What `get_tools(context)` may use: the model for tools that call one, and shared services."""
+
+    model: Any = None
+    wikipedia_url: str | None = None
+    search_cache: str | None = None
+    _wikipedia: Any = field(default=None, repr=False)
+
+    def wikipedia(self) -> Any:
+        """The one `WikipediaSearch` shared by every tool of the run (one HTTP session)."""
+        if self._wikipedia is None:
+            from llmcompiler.tools.wikipedia import WikipediaSearch
+
+            self._wikipedia = WikipediaSearch(api_url=self.wikipedia_url, cache_path=self.search_cache)
+        return self._wikipedia
+
+    async def aclose(self) -> None:
+        if self._wikipedia is not None:
+            await self._wikipedia.aclose()
+
+
+@dataclass
+class Suite:
+    name: str
+    source: str
+    configs: dict[str, Any]
+    modules: dict[str, types.ModuleType]
+
+    def prompts(self, *, llama: bool = False) -> tuple[str, str]:
+        """(planner examples, joiner examples); llama prompts fall back to the gpt ones."""
+        module = self.modules.get("llama_prompts") if llama else None
+        module = module or self.modules.get("gpt_prompts")
+        if module is None:
+            return "", ""
+        return getattr(module, "PLANNER_EXAMPLES", ""), getattr(module, "JOINER_EXAMPLES", "")
+
+    def react_examples(self, *, llama: bool = False) -> str:
+        module = self.modules.get("react_prompts")
+        if module is None:
+            return ""
+        if llama and getattr(module, "REACT_LLAMA_EXAMPLES", None):
+            return module.REACT_LLAMA_EXAMPLES
+        return getattr(module, "REACT_EXAMPLES", "")
+
+    def tools(self, context: SuiteContext) -> list[Any]:
+        module = self.modules["tools"]
+        factory = getattr(module, "get_tools", None)
+        if callable(factory):
+            wanted = inspect.signature(factory).parameters
+            tools = factory(context) if wanted else factory()
+        elif hasattr(module, "TOOLS"):
+            tools = module.TOOLS
+        else:
+            raise ConfigurationError(f"{self.source}/tools.py must define get_tools(context) or TOOLS")
+        return list(tools)
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        return self.configs.get(key, default)
+
+
+_PARTS = ("configs", "tools", "gpt_prompts", "llama_prompts", "react_prompts")
+_REQUIRED = ("tools",)
+
+
+def load_suite(spec: str | Path) -> Suite:
+    """Load a suite from a folder path or a dotted module path; errors name what is missing."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        package = _package_for_folder(path.resolve())
+        source = str(path)
+    elif isinstance(spec, str) and spec.replace(".", "").replace("_", "").isalnum() and not path.suffix:
+        try:
+            package = importlib.import_module(spec)
+        except ImportError as exc:
+            raise ConfigurationError(f"cannot load the tool suite {spec!r}: not a folder, and {exc}") from exc
+        source = spec
+    else:
+        raise ConfigurationError(f"cannot load the tool suite {str(spec)!r}: no such folder")
+    modules: dict[str, types.ModuleType] = {}
+    for part in _PARTS:
+        name = f"{package.__name__}.{part}"
+        if importlib.util.find_spec(name) is None:
+            if part in _REQUIRED:
+                raise ConfigurationError(f"the tool suite {source!r} has no {part}.py")
+            continue
+        try:
+            modules[part] = importlib.import_module(name)
+        except Exception as exc:
+            raise ConfigurationError(f"{source}/{part}.py failed to load: {type(exc).__name__}: {exc}") from exc
+    configs = getattr(modules.get("configs"), "CONFIGS", {})
+    if not isinstance(configs, Mapping):
+        raise ConfigurationError(f"{source}/configs.py: CONFIGS must be a dict")
+    name = str(configs.get("name") or Path(str(spec)).name or source)
+    return Suite(name=name, source=source, configs=dict(configs), modules=modules)
+
+
+def _package_for_folder(folder: Path) -> types.ModuleType:
+    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:10]
+    name = f"_llmcompiler_suite_{folder.name.replace('-', '_')}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    init = folder / "__init__.py"
+    if init.exists():
+        module_spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])
+        assert module_spec is not None and module_spec.loader is not None
+        package = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = package
+        module_spec.loader.exec_module(package)
+    else:
+        package = types.ModuleType(name)
+        package.__path__ = [str(folder)]
+        package.__file__ = None
+        sys.modules[name] = package
+    return package
