@@ -113,7 +113,7 @@ async def test_full_run_over_http_streams_tasks_and_records_usage(server):
     assert planner_request.path == "/v1/chat/completions"
     assert planner_request.json["stream"] is True
     assert planner_request.json["stream_options"] == {"include_usage": True}
-    assert planner_request.json["stop"] == ["<END_OF_PLAN>"]
+    assert planner_request.json["stop"] == ["<END_OF_PLAN>", "###", "\nQuestion:"]
     assert planner_request.headers["authorization"] == "Bearer test-key"
 
     planner_usage = result.usage["planner"]
@@ -153,7 +153,7 @@ async def test_langchain_chat_model_pointed_at_the_server(server):
     assert result.error is None and result.answer == "4849634"
     assert result.usage["planner"].output_tokens == len(PLAN.split("<END_OF_PLAN>")[0].split())
     assert not result.usage["planner"].estimated
-    assert next(r for r in server.requests if r.model == "lc-planner").json["stop"] == ["<END_OF_PLAN>"]
+    assert next(r for r in server.requests if r.model == "lc-planner").json["stop"][0] == "<END_OF_PLAN>"
     assert get_model("langchain", model=chat("x")).name == "x"
 
 

@@ -622,3 +622,18 @@ async def test_model_whose_stream_call_raises_is_reported():
 
     result = await LLMCompiler(tools=[], planner=Broken()).ainvoke("q")
     assert result.error == "the planner failed in round 1: ConnectionRefusedError: no server on 127.0.0.1:9"
+
+
+async def test_a_model_running_on_into_the_next_example_is_cut_off():
+    @tool
+    def search(q: str) -> str:
+        """Search."""
+        return q.upper()
+
+    planner = ScriptedModel(['1. search("a")\n2. join()\n###\nQuestion: another\n1. search("b")\n2. join()'])
+    joiner = ScriptedModel(["Thought: A.\nAction: Finish(A)\n###\nQuestion: another\nThought: no\nAction: Replan(more)"])
+    result = await LLMCompiler(tools=[search], planner=planner, joiner=joiner).ainvoke("q")
+    assert result.answer == "A"
+    assert [r.idx for r in result.tasks] == [1]
+    # the joiner sees each call as the planner wrote it (as the examples show calls)
+    assert '1. search("a")\nObservation: A' in joiner.calls[0][-1].content

@@ -26,6 +26,12 @@ from llmcompiler.runtime.scheduler import Scheduler, TaskRecord
 from llmcompiler.runtime.threads import ThreadRunner
 from llmcompiler.tools import Tool, as_tools
 
+# In-context examples are separated by "###" and start with "Question:". A completion
+# model that finished its answer tends to go on writing the next example; stopping there
+# keeps that text out of the parser and the joiner's decision.
+EXAMPLE_BOUNDARIES = ("###", "\nQuestion:")
+
+
 class RunFailedError(LLMCompilerError):
     """`arun`/`run` finished without an answer; `.result` holds everything that happened."""
 

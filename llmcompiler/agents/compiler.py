@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from llmcompiler.agents.base import Agent, Run, RunFailedError, RunResult
+from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run, RunFailedError, RunResult
 from llmcompiler.agents.joiner import Decision, joiner_messages, parse_decision, render_scratchpad
 from llmcompiler.agents.planner import EarlierRound, planner_messages
 from llmcompiler.exceptions import ConfigurationError
@@ -127,7 +127,9 @@ class _CompilerRun(Run):
             if self.c.stream:
                 take(parser.feed(chunk))
 
-        text, error = await self._call_model("planner", round, self.c.planner, messages, stop=[END_OF_PLAN], on_text=on_text)
+        text, error = await self._call_model(
+            "planner", round, self.c.planner, messages, stop=[END_OF_PLAN, *EXAMPLE_BOUNDARIES], on_text=on_text
+        )
         if error is None:
             if not self.c.stream:
                 take(parser.feed(text))
@@ -151,7 +153,7 @@ class _CompilerRun(Run):
             round,
             self.c.joiner,
             messages,
-            stop=(),
+            stop=EXAMPLE_BOUNDARIES,
             on_text=lambda chunk: self.emit(ev.JoinerToken(round=round, text=chunk)),
         )
         if error is not None:
@@ -184,6 +186,9 @@ class _CompilerRun(Run):
                 continue
             task = record.task
             tool = self.c.tools.get(task.tool)
-            call = tool.stringify(task.args, task.kwargs) if tool is not None and task.error is None else task.call_text()
-            lines.append((task.thought, f"{task.idx}. {call}", record.observation))
+            if tool is not None and tool.stringify_rule is not None and task.error is None:
+                line = f"{task.idx}. {tool.stringify(task.args, task.kwargs)}"
+            else:  # as the planner wrote it, which is also how the examples show calls
+                line = task.text or f"{task.idx}. {task.call_text()}"
+            lines.append((task.thought, line, record.observation))
         return render_scratchpad(lines)

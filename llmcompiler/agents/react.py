@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmcompiler.agents.base import Agent, Run
+from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run
 from llmcompiler.agents.joiner import parse_decision
 from llmcompiler.exceptions import ConfigurationError
 from llmcompiler.llm.base import ChatModel, Message, system, user
@@ -100,7 +100,7 @@ class _ReActRun(Run):
                 step,
                 self.c.model,
                 messages,
-                stop=[OBSERVATION],
+                stop=[OBSERVATION, *EXAMPLE_BOUNDARIES],
                 on_text=lambda chunk, step=step: self.emit(ev.PlannerToken(round=step, text=chunk)),
             )
             text = text.strip()
