@@ -27,6 +27,5 @@ def get_tools(context):
     from llmcompiler.tools.math import make_math_tool
 
     search = context.wikipedia().as_tool(name="search", description=SEARCH_DESCRIPTION)
-    math = make_math_tool(context.model, name="math")
-    math.description = MATH_DESCRIPTION
+    math = make_math_tool(context.model, name="math", description=MATH_DESCRIPTION)
     return [search, math]
