@@ -1,0 +1,11 @@
+"""Traces of runs: saving and loading events, timelines, Gantt pictures.
+
+Everything here reads the run's event stream (`RunResult.events` or a saved trace); nothing
+measures time on its own.
+"""
+
+from llmcompiler.trace.gantt import gantt_png
+from llmcompiler.trace.record import TraceError, load_trace, save_trace
+from llmcompiler.trace.timeline import Span, Timeline, critical_tasks, phase_totals
+
+__all__ = ["Span", "Timeline", "TraceError", "critical_tasks", "gantt_png", "load_trace", "phase_totals", "save_trace"]

@@ -1,0 +1,146 @@
+"""A run's events as a timeline: one span per planner call, task and joiner call.
+
+    timeline = Timeline.from_events(result.events)
+    for span in timeline.spans:
+        print(span.lane, span.label, span.start, span.end)
+
+Times are seconds from the run's start. A task span runs from its start to its finish and
+also carries when it was parsed and when it became ready, so waiting is visible too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from llmcompiler.runtime import events as ev
+
+
+@dataclass
+class Span:
+    lane: str  # "planner", "joiner", "react", "task"
+    label: str
+    start: float
+    end: float
+    round: int = 1
+    idx: int | None = None
+    status: str = "done"
+    deps: tuple[int, ...] = ()
+    parsed: float | None = None
+    ready: float | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class Timeline:
+    spans: list[Span]
+    duration: float
+    answer: str = ""
+    error: str | None = None
+    question: str = ""
+    usage: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def tasks(self) -> list[Span]:
+        return [s for s in self.spans if s.lane == "task"]
+
+    @classmethod
+    def from_events(cls, events: Sequence[ev.Event]) -> Timeline:
+        if not events:
+            return cls([], 0.0)
+        origin = events[0].t
+        spans: list[Span] = []
+        latest: dict[int, Span] = {}  # a bad line may reuse an id: events go to its latest span
+        answer, error, question = "", None, ""
+        usage: dict[str, dict[str, float]] = {}
+        end = events[-1].t - origin
+        for event in events:
+            t = event.t - origin
+            if isinstance(event, ev.RunStarted):
+                question = event.question
+            elif isinstance(event, ev.ModelCall):
+                role = event.role
+                stats = usage.setdefault(role, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0})
+                stats["calls"] += 1
+                stats["input_tokens"] += event.usage.input_tokens
+                stats["output_tokens"] += event.usage.output_tokens
+                stats["seconds"] += event.t - event.started
+                label = {"planner": "plan", "joiner": "join", "react": "think"}.get(role, f"{role} model")
+                spans.append(
+                    Span(
+                        lane=role if role in ("planner", "joiner", "react") else "tool model",
+                        label=f"{label} {event.round}" if role != "tool" else f"{event.model}",
+                        start=event.started - origin,
+                        end=t,
+                        round=event.round,
+                        status="failed" if event.error else "done",
+                    )
+                )
+            elif isinstance(event, ev.TaskParsed):
+                task = event.task
+                if task.is_join:
+                    continue
+                span = Span(
+                    lane="task",
+                    label=task.text or f"{task.idx}. {task.call_text()}",
+                    start=t,
+                    end=t,
+                    round=event.round,
+                    idx=task.idx,
+                    status="waiting",
+                    deps=tuple(task.deps),
+                    parsed=t,
+                )
+                latest[task.idx] = span
+                spans.append(span)
+            elif isinstance(event, ev.TaskReady):
+                span = latest.get(event.idx)
+                if span is not None:
+                    span.ready = t
+            elif isinstance(event, ev.TaskStarted):
+                span = latest.get(event.idx)
+                if span is not None:
+                    span.start, span.end, span.status = t, t, "running"
+            elif isinstance(event, (ev.TaskFinished, ev.TaskFailed, ev.TaskSkipped)):
+                span = latest.get(event.idx)
+                if span is not None:
+                    if span.status == "waiting":  # never started: failed at parse time or skipped
+                        span.start = t
+                    span.end = t
+                    span.status = {ev.TaskFinished: "done", ev.TaskFailed: "failed", ev.TaskSkipped: "skipped"}[type(event)]
+            elif isinstance(event, ev.RunFinished):
+                answer, error = event.answer, event.error
+        return cls(spans=spans, duration=end, answer=answer, error=error, question=question, usage=usage)
+
+
+def critical_tasks(timeline: Timeline) -> list[int]:
+    """The chain of tasks that ended last, following each one's latest-finishing dependency."""
+    by_idx = {s.idx: s for s in timeline.tasks if s.idx is not None}
+    if not by_idx:
+        return []
+    current = max(by_idx.values(), key=lambda s: s.end)
+    chain = [current.idx]
+    while current.deps:
+        deps = [by_idx[d] for d in current.deps if d in by_idx]
+        if not deps:
+            break
+        current = max(deps, key=lambda s: s.end)
+        chain.append(current.idx)
+    return [i for i in reversed(chain) if i is not None]
+
+
+def phase_totals(timeline: Timeline) -> dict[str, float]:
+    """Seconds per lane (model calls and tool calls summed; overlapping calls count fully)."""
+    totals: dict[str, float] = {}
+    for span in timeline.spans:
+        totals[span.lane] = totals.get(span.lane, 0.0) + max(0.0, span.duration)
+    return totals
+
+
+def lanes(spans: Iterable[Span]) -> list[str]:
+    order = ["planner", "react", "task", "tool model", "joiner"]
+    present = {s.lane for s in spans}
+    return [lane for lane in order if lane in present]
