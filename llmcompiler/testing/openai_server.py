@@ -70,16 +70,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass
 from functools import partial
 from typing import Any, Union
 
 from aiohttp import web
+
+from llmcompiler.testing._loopback import LoopbackServer
 
 __all__ = [
     "Break",
@@ -238,7 +239,7 @@ def _parse_body(raw: bytes) -> Any:
         return _NOT_JSON
 
 
-class OpenAIServer:
+class OpenAIServer(LoopbackServer):
     """An OpenAI-compatible HTTP server on 127.0.0.1 answering scripted replies.
 
     ``api_key``: the key clients must send (None accepts any key or none).
@@ -253,8 +254,7 @@ class OpenAIServer:
         self.chunk_delay = chunk_delay
         self.requests: list[RecordedRequest] = []
         self._queues: dict[str | None, deque[Reply]] = {}
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        super().__init__()
 
     # -- scripting -----------------------------------------------------------------
 
@@ -279,10 +279,7 @@ class OpenAIServer:
 
     # -- lifecycle -----------------------------------------------------------------
 
-    async def start(self) -> OpenAIServer:
-        """Bind an ephemeral port on 127.0.0.1 and start serving."""
-        if self._runner is not None:
-            raise RuntimeError("OpenAIServer is already started")
+    def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._record_middleware])
         for prefix in ("/v1", "/serverless/v1"):
             app.router.add_post(f"{prefix}/chat/completions", partial(self._handle, chat=True, azure=False))
@@ -291,42 +288,7 @@ class OpenAIServer:
         deployments = "/openai/deployments/{deployment}"
         app.router.add_post(f"{deployments}/chat/completions", partial(self._handle, chat=True, azure=True))
         app.router.add_post(f"{deployments}/completions", partial(self._handle, chat=False, azure=True))
-
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind(("127.0.0.1", 0))
-            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
-            await runner.setup()
-            try:
-                await web.SockSite(runner, sock).start()
-            except BaseException:
-                await runner.cleanup()
-                raise
-        except BaseException:
-            sock.close()
-            raise
-        self._port = sock.getsockname()[1]
-        self._runner = runner
-        return self
-
-    async def close(self) -> None:
-        """Stop serving; responses still in flight are cut off after about 0.2 seconds."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> OpenAIServer:
-        return await self.start()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (only while started)."""
-        if self._runner is None or self._port is None:
-            raise RuntimeError("OpenAIServer is not started")
-        return self._port
+        return app
 
     @property
     def base_url(self) -> str:

@@ -46,12 +46,13 @@ from __future__ import annotations
 import asyncio
 import difflib
 import re
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from llmcompiler.testing._loopback import LoopbackServer
 
 __all__ = ["WikipediaRequest", "WikipediaServer"]
 
@@ -88,7 +89,7 @@ def _words(text: str) -> list[str]:
     return [w.casefold() for w in _WORD.findall(text)]
 
 
-class WikipediaServer:
+class WikipediaServer(LoopbackServer):
     """A MediaWiki ``api.php`` on 127.0.0.1 answering from in-memory pages.
 
     Args:
@@ -128,8 +129,7 @@ class WikipediaServer:
         self._page_ids = {title: 1000 + i for i, title in enumerate(self.pages)}
         self._connections: dict[int, Any] = {}  # id(protocol) -> protocol (kept alive: ids stay unique)
         self._failures: list[tuple[int, str, str | None]] = []
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        super().__init__()
 
     # -- control -----------------------------------------------------------------------
 
@@ -163,47 +163,11 @@ class WikipediaServer:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    async def start(self) -> WikipediaServer:
-        """Bind an ephemeral port on 127.0.0.1 and start serving."""
-        if self._runner is not None:
-            raise RuntimeError("WikipediaServer is already started")
+    def _make_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("GET", "/w/api.php", self._handle)
         app.router.add_route("POST", "/w/api.php", self._handle)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.bind(("127.0.0.1", 0))
-            runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
-            await runner.setup()
-            try:
-                await web.SockSite(runner, sock).start()
-            except BaseException:
-                await runner.cleanup()
-                raise
-        except BaseException:
-            sock.close()
-            raise
-        self._port = sock.getsockname()[1]
-        self._runner = runner
-        return self
-
-    async def close(self) -> None:
-        """Stop serving."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> WikipediaServer:
-        return await self.start()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    @property
-    def port(self) -> int:
-        if self._runner is None or self._port is None:
-            raise RuntimeError("WikipediaServer is not started")
-        return self._port
+        return app
 
     @property
     def api_url(self) -> str:
