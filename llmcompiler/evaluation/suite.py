@@ -20,6 +20,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import re
 import sys
 import types
 from collections.abc import Mapping
@@ -91,6 +92,7 @@ class Suite:
         return self.configs.get(key, default)
 
 
+_MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _PARTS = ("configs", "tools", "gpt_prompts", "llama_prompts", "react_prompts")
 _REQUIRED = ("tools",)
 
@@ -101,7 +103,7 @@ def load_suite(spec: str | Path) -> Suite:
     if path.is_dir():
         package = _package_for_folder(path.resolve())
         source = str(path)
-    elif isinstance(spec, str) and spec.replace(".", "").replace("_", "").isalnum() and not path.suffix:
+    elif isinstance(spec, str) and _MODULE_PATH.fullmatch(spec):
         try:
             package = importlib.import_module(spec)
         except ImportError as exc:

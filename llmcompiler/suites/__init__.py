@@ -1,0 +1,1 @@
+"""Tool suites shipped inside the package (the benchmark suites live in the repository's configs/)."""

@@ -1,0 +1,1 @@
+"""The general suite: Wikipedia search and math, for `llmcompiler ask` without `--config`."""
