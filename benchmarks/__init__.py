@@ -1,0 +1,1 @@
+"""Runtime benchmarks on simulated models and tools (see benchmarks/README.md)."""
