@@ -47,9 +47,10 @@ class RunResult:
     question: str
     answer: str
     error: str | None
-    tasks: list[TaskRecord]  # by id; a bad line that reused an id comes after its namesake
-    plans: list[str]  # the planner's text, one per round
-    decisions: list[ev.JoinerFinished]
+    # kept out of repr: a 10,000-task run would print megabytes
+    tasks: list[TaskRecord] = field(repr=False)  # by id; a bad line that reused an id follows its namesake
+    plans: list[str] = field(repr=False)  # the planner's text, one per round
+    decisions: list[ev.JoinerFinished] = field(repr=False)
     usage: dict[str, Usage]  # per role: planner, joiner, ...
     events: list[ev.Event] = field(repr=False)
     cancelled: bool = False
