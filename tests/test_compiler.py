@@ -637,3 +637,14 @@ async def test_a_model_running_on_into_the_next_example_is_cut_off():
     assert [r.idx for r in result.tasks] == [1]
     # the joiner sees each call as the planner wrote it (as the examples show calls)
     assert '1. search("a")\nObservation: A' in joiner.calls[0][-1].content
+
+
+async def test_on_event_sees_every_event_as_it_happens():
+    @tool
+    def a() -> str:
+        """A."""
+        return "x"
+
+    seen = []
+    result = await compiler([a], ["1. a()\n2. join()"], [finish("x")]).ainvoke("q", on_event=seen.append)
+    assert seen == result.events and isinstance(seen[-1], ev.RunFinished)

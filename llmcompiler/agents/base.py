@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -133,9 +133,13 @@ class Agent:
     def _new_run(self, question: str, log: ev.EventLog) -> Run:
         raise NotImplementedError
 
-    async def ainvoke(self, question: str) -> RunResult:
-        """Run to the end and return everything that happened."""
-        log = ev.EventLog()
+    async def ainvoke(self, question: str, *, on_event: Callable[[ev.Event], Any] | None = None) -> RunResult:
+        """Run to the end and return everything that happened.
+
+        `on_event` is called with every event as it happens (a live view, a logger); it
+        runs on the event loop, so it must be quick.
+        """
+        log = ev.EventLog(on_event) if on_event is not None else ev.EventLog()
         run = self._new_run(question, log)
         await run.execute()
         return run.result()
