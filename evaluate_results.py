@@ -3,12 +3,12 @@
     python evaluate_results.py --file results.json [--detail] [--k N]
     python evaluate_results.py --file compiler.json react.json
 
-The logic lives in llmcompiler.evaluation (scoring, report, store).
+A thin wrapper around `llmcompiler evaluate`.
 """
 
 import sys
 
-from llmcompiler.evaluation.evaluate import main
+from llmcompiler.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["evaluate", *sys.argv[1:]], prog="evaluate_results.py"))

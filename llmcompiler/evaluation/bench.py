@@ -19,13 +19,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from llmcompiler._argparse import ArgumentParser
 from llmcompiler.exceptions import LLMCompilerError
 
 BENCHMARKS = ("hotpotqa", "movie", "parallelqa")
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description="Run LLMCompiler (or ReAct) over a benchmark and store the results.")
+    p = ArgumentParser(prog=prog, description="Run LLMCompiler (or ReAct) over a benchmark and store the results.")
     p.add_argument("--benchmark_name", "--benchmark", dest="benchmark_name", choices=BENCHMARKS, help="a built-in suite")
     p.add_argument("--config", help="a tool suite folder or module (instead of --benchmark_name)")
     p.add_argument("--store", required=True, help="results JSON file (resumed if it exists)")

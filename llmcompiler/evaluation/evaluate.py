@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from llmcompiler._argparse import ArgumentParser
 from llmcompiler.evaluation.report import compare, format_summary, summarize
 from llmcompiler.evaluation.store import StoreError, load_results
 
@@ -21,7 +22,7 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog,
         description="Score a benchmark results file ({id: record}); with two files, compare them (A vs B).",
     )

@@ -1,0 +1,315 @@
+"""The `llmcompiler` command.
+
+    llmcompiler ask "QUESTION" [-v] [--react] [--trace FILE] [--config PATH | --tools module:attribute]
+    llmcompiler bench --benchmark_name hotpotqa --store results.json   (= run_llm_compiler.py)
+    llmcompiler bench runtime [--quick]                                 (= benchmarks/runtime.py)
+    llmcompiler evaluate --file results.json [other.json]                (= evaluate_results.py)
+    llmcompiler trace FILE [--out DIR]
+    llmcompiler demo
+
+A mistake a user can make (missing key, unknown benchmark, bad config path, unreadable
+trace) prints one line and exits with status 2; `--debug` shows the traceback instead.
+Nothing imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import importlib.util
+import os
+import stat
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from llmcompiler._argparse import ArgumentParser
+from llmcompiler.exceptions import LLMCompilerError
+
+USAGE = """\
+usage: llmcompiler COMMAND [options]
+
+commands:
+  ask QUESTION     answer a question with LLMCompiler (or --react); -v shows the live view
+  bench            run a benchmark suite (the flags of run_llm_compiler.py)
+  bench runtime    the runtime benchmark on simulated models (benchmarks/runtime.py)
+  evaluate         score result files (the flags of evaluate_results.py)
+  trace FILE       render a saved trace: timeline PNG + HTML, Mermaid plan, summary
+  demo             an offline demo: LLMCompiler and ReAct side by side, no key needed
+
+`llmcompiler COMMAND --help` shows a command's options."""
+
+_USER_ERRORS = (LLMCompilerError, ValueError, OSError)
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    """Run a command; `prog` names the program in messages (the root scripts pass theirs)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "bench":
+        if rest[:1] == ["runtime"]:
+            return _bench_runtime(rest[1:])
+        from llmcompiler.evaluation.bench import main as bench_main
+
+        return bench_main(rest, configs_dir=_repo_dir("configs"), prog=prog or "llmcompiler bench")
+    if command == "evaluate":
+        from llmcompiler.evaluation.evaluate import main as evaluate_main
+
+        return evaluate_main(rest, prog=prog or "llmcompiler evaluate")
+    handlers = {"ask": (_ask_parser, _ask), "trace": (_trace_parser, _trace), "demo": (_demo_parser, _demo)}
+    if command not in handlers:
+        print(f"error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    make_parser, handler = handlers[command]
+    options = make_parser().parse_args(rest)
+    try:
+        return handler(options)
+    except KeyboardInterrupt:
+        return 130
+    except _USER_ERRORS as exc:
+        if options.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _repo_dir(name: str) -> Path | None:
+    """`configs/` or `benchmarks/` of a source checkout (editable install), else of the cwd."""
+    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (base / name).is_dir():
+            return base / name
+    return None
+
+
+# -- ask -------------------------------------------------------------------------------------
+
+
+def _ask_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog="llmcompiler ask", description="Answer a question with LLMCompiler or ReAct.")
+    p.add_argument("question", nargs="?", help="the question (or -q, or on standard input)")
+    p.add_argument("-q", "--question", dest="question_option", help="the question")
+    tools = p.add_mutually_exclusive_group()
+    tools.add_argument("--config", help="a tool suite folder or module (default: the general suite, search and math)")
+    tools.add_argument("--tools", help="module:attribute naming a list of tools (functions, Tools, langchain tools)")
+    p.add_argument("--model_type", default="openai", help="openai | azure | vllm | friendli | langchain | scripted")
+    p.add_argument("--model_name", default=None, help="model (default: the suite's default_model)")
+    p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
+    p.add_argument("--api_key", default=None)
+    p.add_argument("--vllm_port", type=int, default=None)
+    p.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
+    p.add_argument("--wikipedia_url", default=None)
+    p.add_argument("--max_replans", type=int, default=None)
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed for the run")
+    p.add_argument("--react", action="store_true", help="run the ReAct baseline instead")
+    p.add_argument("-v", "--verbose", action="store_true", help="show the live view of the run")
+    p.add_argument("--trace", metavar="FILE", help="save the run's events as JSON (render with `llmcompiler trace`)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _question(options: argparse.Namespace) -> str:
+    from llmcompiler.exceptions import ConfigurationError
+
+    question = options.question_option or options.question
+    piped = sys.stdin.read() if _stdin_is_piped() else None
+    if question and piped and piped.strip():
+        return f"{question}\n\nContext:\n{piped.strip()}"
+    question = question or (piped or "").strip()
+    if not question:
+        raise ConfigurationError('no question: llmcompiler ask "QUESTION" (or -q, or pipe it in)')
+    return question
+
+
+def _stdin_is_piped() -> bool:
+    """A pipe or a redirected file on stdin; not a terminal and not /dev/null."""
+    if sys.stdin is None:
+        return False
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
+
+
+def _ask(options: argparse.Namespace) -> int:
+    return asyncio.run(_ask_async(options, _question(options)))
+
+
+async def _ask_async(options: argparse.Namespace, question: str) -> int:
+    from llmcompiler.agents import LLMCompiler, ReActAgent
+    from llmcompiler.evaluation.suite import SuiteContext, load_suite
+    from llmcompiler.llm import get_model
+
+    suite = load_suite(options.config or "llmcompiler.suites.general")
+    model_name = options.model_name or suite.setting("default_model")
+    opened: list[Any] = []
+
+    def model() -> Any:
+        opened.append(
+            get_model(
+                options.model_type,
+                model_name,
+                base_url=options.base_url,
+                api_key=options.api_key,
+                vllm_port=options.vllm_port,
+                endpoint=options.endpoint,
+            )
+        )
+        return opened[-1]
+
+    llama = options.endpoint == "completions"
+    planner = model()
+    context = SuiteContext(model=planner, wikipedia_url=options.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL"))
+    try:
+        tools = _load_tools(options.tools) if options.tools else suite.tools(context)
+        if options.react:
+            agent: Any = ReActAgent(
+                tools=tools,
+                model=planner,
+                examples="" if options.tools else suite.react_examples(llama=llama),
+                max_steps=int(suite.setting("react_max_steps", 10)),
+                timeout=options.timeout,
+            )
+        else:
+            planner_examples, joiner_examples = ("", "") if options.tools else suite.prompts(llama=llama)
+            agent = LLMCompiler(
+                tools=tools,
+                planner=planner,
+                joiner=model(),
+                planner_examples=planner_examples,
+                joiner_examples=joiner_examples,
+                max_replans=options.max_replans if options.max_replans is not None else int(suite.setting("max_replans", 2)),
+                timeout=options.timeout,
+            )
+        if options.verbose:
+            from llmcompiler.view import make_view
+
+            view = make_view(stream=sys.stderr, title=question.splitlines()[0][:80])
+            with view:
+                result = await agent.ainvoke(question, on_event=view)
+        else:
+            result = await agent.ainvoke(question)
+    finally:
+        await context.aclose()
+        for m in opened:
+            closer = getattr(m, "aclose", None)
+            if closer is not None:
+                await closer()
+    if options.trace:
+        from llmcompiler.trace import save_trace
+
+        save_trace(result.events, options.trace)
+    if result.error is not None:
+        print(f"error: {result.error}", file=sys.stderr)
+        return 1
+    print(result.answer)
+    return 0
+
+
+def _load_tools(spec: str) -> list[Any]:
+    from llmcompiler.exceptions import ConfigurationError
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"--tools takes module:attribute, not {spec!r}")
+    try:
+        target = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot load tools {spec!r}: {exc}") from exc
+    tools = target() if callable(target) and not isinstance(target, (list, tuple, dict)) else target
+    if isinstance(tools, dict):
+        return list(tools.values())
+    if not isinstance(tools, (list, tuple)):
+        raise ConfigurationError(f"{spec} must be a list of tools (or a function returning one)")
+    return list(tools)
+
+
+# -- trace -----------------------------------------------------------------------------------
+
+
+def _trace_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog="llmcompiler trace", description="Render a saved trace.")
+    p.add_argument("file", help="a trace written by `llmcompiler ask --trace FILE`")
+    p.add_argument("--out", help="folder for the PNG, HTML and Mermaid files (default: next to the trace)")
+    p.add_argument("--no_png", action="store_true", help="skip the PNG (no matplotlib needed)")
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+def _trace(options: argparse.Namespace) -> int:
+    from llmcompiler.trace import Timeline, load_trace
+    from llmcompiler.trace.html import write_html
+    from llmcompiler.trace.summary import mermaid_from_events, summarize_events
+
+    events = load_trace(options.file)
+    source = Path(options.file)
+    out = Path(options.out) if options.out else source.parent
+    out.mkdir(parents=True, exist_ok=True)
+    stem = source.name.removesuffix(".json")
+    timeline = Timeline.from_events(events)
+    mermaid = mermaid_from_events(events)
+    summary = summarize_events(events)
+    written = []
+    if not options.no_png:
+        from llmcompiler.trace import gantt_png
+
+        written.append(gantt_png(timeline, out / f"{stem}.png", title=summary.question.splitlines()[0][:90] if summary.question else None))
+    written.append(write_html(timeline, out / f"{stem}.html", title=summary.question or None, mermaid=mermaid))
+    mermaid_path = out / f"{stem}.mmd"
+    mermaid_path.write_text(mermaid + "\n")
+    written.append(mermaid_path)
+    print(summary.format())
+    print()
+    print(mermaid)
+    print()
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+def _demo_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog="llmcompiler demo", description="Offline demo with simulated models: LLMCompiler vs ReAct.")
+    p.add_argument("--out", default="llmcompiler-demo", help="folder for the timelines and traces")
+    p.add_argument("--speed", type=float, default=1.0, help="run the simulated models and tools this many times faster")
+    p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
+    p.add_argument("--debug", action="store_true")
+    return p
+
+
+def _demo(options: argparse.Namespace) -> int:
+    from llmcompiler.demo import format_demo, run_demo
+
+    if options.speed <= 0:
+        raise ValueError("--speed must be > 0")
+    result = asyncio.run(run_demo(out_dir=Path(options.out), speed=options.speed, stream=sys.stdout, live=False if options.plain else None))
+    print(format_demo(result))
+    return 0
+
+
+# -- bench runtime ---------------------------------------------------------------------------
+
+
+def _bench_runtime(argv: list[str]) -> int:
+    folder = _repo_dir("benchmarks")
+    script = folder / "runtime.py" if folder else None
+    if script is None or not script.exists():
+        print("error: `bench runtime` needs a source checkout (benchmarks/runtime.py); run it from the project root", file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("_llmcompiler_runtime_benchmark", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return int(module.main(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
