@@ -190,7 +190,7 @@ async def _ask_async(options: argparse.Namespace, question: str) -> int:
         if options.verbose:
             from llmcompiler.view import make_view
 
-            view = make_view(stream=sys.stderr, title=question.splitlines()[0][:80])
+            view = make_view(stream=sys.stderr, title=question.splitlines()[0][:80], agent=agent)
             with view:
                 result = await agent.ainvoke(question, on_event=view)
         else:
