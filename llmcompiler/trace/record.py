@@ -102,18 +102,12 @@ def save_trace(events: Sequence[ev.Event], path: str | os.PathLike[str]) -> Path
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a trace is an ordinary file
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a trace is an ordinary, readable file
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def load_trace(path: str | os.PathLike[str]) -> list[ev.Event]:
