@@ -21,10 +21,11 @@ COLOURS = {
     "tool model": "#937860",
     "done": "#55A868",
     "failed": "#C44E52",
-    "skipped": "#BBBBBB",
+    "skipped": "#A9B4C2",  # a bluish grey: no anti-aliased black text or grid line has this colour
     "running": "#DD8452",
     "waiting": "#DDDDDD",
 }
+MIN_WIDTH = 0.005  # the shortest bar, as a share of the run's duration (about 4 px)
 
 
 def _pyplot():
@@ -61,12 +62,13 @@ def gantt_png(timeline: Timeline, path: str | os.PathLike[str], *, title: str | 
     fig, ax = plt.subplots(figsize=(11, height), dpi=110)
     for y, span in enumerate(drawn):
         if span.lane == "task":
+            # a task that took no time (or never ran) is still a visible mark, never a hairline
             if span.parsed is not None and span.start > span.parsed:
                 ax.barh(y, span.start - span.parsed, left=span.parsed, color=COLOURS["waiting"], edgecolor="none", height=0.6)
-            width = max(span.end - span.start, timeline.duration * 0.002)
-            ax.barh(y, width, left=span.start, color=COLOURS.get(span.status, "#999999"), height=0.6)
+            width = max(span.end - span.start, timeline.duration * MIN_WIDTH)
+            ax.barh(y, width, left=span.start, color=COLOURS.get(span.status, "#999999"), edgecolor="none", height=0.6)
         else:
-            ax.barh(y, max(span.duration, timeline.duration * 0.002), left=span.start, color=COLOURS.get(span.lane, "#999999"), height=0.6)
+            ax.barh(y, max(span.duration, timeline.duration * MIN_WIDTH), left=span.start, color=COLOURS.get(span.lane, "#999999"), height=0.6)
     ax.set_yticks(range(len(drawn)))
     ax.set_yticklabels([_short(s) for s in drawn], fontsize=8)
     ax.invert_yaxis()

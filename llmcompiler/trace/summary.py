@@ -1,0 +1,286 @@
+"""A run in numbers, read from its events: where the time went and what it cost.
+
+    summary = summarize_events(result.events)           # or load_trace("run.json")
+    print(summary.format())
+    print(mermaid_from_events(result.events))           # the plan DAG, coloured by outcome
+
+Phases are measured on the timeline, as unions of intervals: `planner` is the time a planner
+(or ReAct) model call was streaming, `tools` the time at least one task was running (not the
+sum of task durations), `joiner` the time a joiner call was running, and `overlap` the tool
+time that fell inside the planner's streaming — what streaming the plan buys. `other` is the
+rest of the run (none of the three busy).
+
+Cost is `llmcompiler.llm.pricing.cost` per model call, summed per role; a role with any call
+to a model without a price has cost None (unknown), never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from llmcompiler.llm.pricing import Price, cost
+from llmcompiler.plan.graph import to_mermaid
+from llmcompiler.plan.task import Task
+from llmcompiler.runtime import events as ev
+from llmcompiler.trace.timeline import Span, Timeline, critical_tasks
+
+__all__ = ["RoleStats", "RunSummary", "mermaid_from_events", "summarize_events"]
+
+STATUS_ORDER = ("done", "failed", "skipped", "running", "waiting")
+PHASES = ("planner", "tools", "joiner", "overlap", "other")
+PHASE_NAMES = {
+    "planner": "planner streaming",
+    "tools": "tools busy",
+    "joiner": "joiner",
+    "overlap": "tools during planner streaming",
+    "other": "other (none of these busy)",
+}
+
+
+@dataclass
+class RoleStats:
+    """The model calls of one role (planner, joiner, react, tool)."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0  # summed call durations
+    cost: float | None = 0.0  # dollars; None when any call's model has no price
+    models: tuple[str, ...] = ()
+
+
+@dataclass
+class RunSummary:
+    question: str
+    answer: str
+    error: str | None
+    duration: float  # seconds, first event to last
+    rounds: int  # planner calls (LLMCompiler rounds, ReAct steps)
+    tasks: dict[str, int]  # status -> count; statuses in STATUS_ORDER, absent ones left out
+    critical_path: list[int]  # task ids, first to last; the last one finished last
+    critical_labels: list[str]  # the same tasks as the planner wrote them
+    critical_end: float  # when the chain's last task finished (seconds from the start)
+    phases: dict[str, float]  # PHASES -> seconds
+    roles: dict[str, RoleStats] = field(default_factory=dict)
+    cancelled: bool = False
+
+    @property
+    def n_tasks(self) -> int:
+        return sum(self.tasks.values())
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(r.input_tokens for r in self.roles.values())
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(r.output_tokens for r in self.roles.values())
+
+    @property
+    def cost(self) -> float | None:
+        """Dollars for the whole run; None when any role's cost is unknown."""
+        total = 0.0
+        for stats in self.roles.values():
+            if stats.cost is None:
+                return None
+            total += stats.cost
+        return total
+
+    @classmethod
+    def from_timeline(
+        cls,
+        timeline: Timeline,
+        model_calls: Sequence[ev.ModelCall] = (),
+        *,
+        prices: Mapping[str, Price] | None = None,
+        rounds: int | None = None,
+        cancelled: bool = False,
+    ) -> RunSummary:
+        """Summarize a timeline. Without `model_calls`, tokens come from the timeline's
+        usage and every cost is unknown (the timeline does not keep model names)."""
+        by_idx = {s.idx: s for s in timeline.tasks if s.idx is not None}
+        chain = critical_tasks(timeline)
+        counts: dict[str, int] = {}
+        for span in timeline.tasks:
+            counts[span.status] = counts.get(span.status, 0) + 1
+        tasks = {s: counts[s] for s in STATUS_ORDER if s in counts}
+        tasks.update({s: n for s, n in sorted(counts.items()) if s not in tasks})
+        if rounds is None:
+            rounds = len({s.round for s in timeline.spans if s.lane in ("planner", "react")})
+        return cls(
+            question=timeline.question,
+            answer=timeline.answer,
+            error=timeline.error,
+            duration=timeline.duration,
+            rounds=rounds,
+            tasks=tasks,
+            critical_path=chain,
+            critical_labels=[by_idx[i].label for i in chain],
+            critical_end=by_idx[chain[-1]].end if chain else 0.0,
+            phases=phases(timeline),
+            roles=_roles(model_calls, prices) if model_calls else _roles_from_usage(timeline),
+            cancelled=cancelled,
+        )
+
+    def format(self) -> str:
+        """A compact plain-text report."""
+        pad = " " * 16
+
+        def head(name: str) -> str:
+            return f"{name:<16}"
+
+        lines = [head("question") + _one_line(self.question)]
+        if self.error:
+            lines.append(head("error") + _one_line(self.error))
+        if self.answer or not self.error:
+            lines.append(head("answer") + _one_line(self.answer))
+        if self.cancelled:
+            lines.append(pad + "(cancelled)")
+        counts = ", ".join(f"{n} {status}" for status, n in self.tasks.items())
+        rounds = f"{self.rounds} round" + ("s" if self.rounds != 1 else "")
+        tasks = f"{self.n_tasks} task" + ("s" if self.n_tasks != 1 else "")
+        lines.append(head("time") + f"{self.duration:.3f} s, {rounds}, {tasks}" + (f" ({counts})" if counts else ""))
+        if self.critical_path:
+            chain = " -> ".join(f"${i}" for i in self.critical_path)
+            lines.append(head("critical path") + f"{chain}, the last one finished at {self.critical_end:.3f} s")
+            lines += [pad + "  " + _one_line(label) for label in self.critical_labels]
+        width = max(len(name) for name in PHASE_NAMES.values())
+        for i, key in enumerate(PHASES):
+            seconds = self.phases.get(key, 0.0)
+            share = f"{100 * seconds / self.duration:5.1f} %" if self.duration > 0 else ""
+            lines.append((head("time per phase") if i == 0 else pad) + f"{PHASE_NAMES[key]:<{width}}  {seconds:8.3f} s  {share}")
+        if self.roles:
+            lines.append(head("model calls") + f"{'role':<8} {'calls':>5} {'input':>8} {'output':>8} {'seconds':>8}  cost")
+            for role, stats in self.roles.items():
+                lines.append(
+                    pad + f"{role:<8} {stats.calls:>5} {stats.input_tokens:>8} {stats.output_tokens:>8}"
+                    f" {stats.seconds:>8.3f}  {format_cost(stats.cost)}"
+                )
+            lines.append(
+                pad + f"{'total':<8} {sum(r.calls for r in self.roles.values()):>5} {self.input_tokens:>8}"
+                f" {self.output_tokens:>8} {'':>8}  {format_cost(self.cost)}"
+            )
+        return "\n".join(lines)
+
+
+def summarize_events(events: Sequence[ev.Event], *, prices: Mapping[str, Price] | None = None) -> RunSummary:
+    """The summary of one run's events (`RunResult.events` or `load_trace(...)`)."""
+    timeline = Timeline.from_events(events)
+    calls = [e for e in events if isinstance(e, ev.ModelCall)]
+    rounds = sum(1 for e in events if isinstance(e, ev.PlannerStarted))
+    cancelled = any(e.cancelled for e in events if isinstance(e, ev.RunFinished))
+    return RunSummary.from_timeline(timeline, calls, prices=prices, rounds=rounds, cancelled=cancelled)
+
+
+def mermaid_from_events(events: Iterable[ev.Event]) -> str:
+    """The plan DAG of a run (all rounds, `join()` included) as Mermaid text, each task
+    coloured by how it ended."""
+    tasks: list[Task] = []
+    statuses: dict[int, str] = {}
+    outcome = {ev.TaskFinished: "done", ev.TaskFailed: "failed", ev.TaskSkipped: "skipped"}
+    for event in events:
+        if isinstance(event, ev.TaskParsed):
+            tasks.append(event.task)
+            statuses.setdefault(event.task.idx, "waiting")
+        elif isinstance(event, ev.TaskStarted):
+            statuses[event.idx] = "running"
+        elif type(event) in outcome:
+            statuses[event.idx] = outcome[type(event)]  # type: ignore[attr-defined]
+    # join() gets no task events of its own; leave it uncoloured rather than "waiting"
+    for task in tasks:
+        if task.is_join and statuses.get(task.idx) == "waiting":
+            del statuses[task.idx]
+    return to_mermaid(tasks, statuses=statuses)
+
+
+def phases(timeline: Timeline) -> dict[str, float]:
+    """Seconds per phase (see the module docstring), from unions of spans."""
+    planner = _union(s for s in timeline.spans if s.lane in ("planner", "react"))
+    tools = _union(s for s in timeline.tasks)
+    joiner = _union(s for s in timeline.spans if s.lane == "joiner")
+    busy = _measure(_merge(planner + tools + joiner))
+    return {
+        "planner": _measure(planner),
+        "tools": _measure(tools),
+        "joiner": _measure(joiner),
+        "overlap": _measure(_intersect(planner, tools)),
+        "other": max(0.0, timeline.duration - busy),
+    }
+
+
+def format_cost(dollars: float | None) -> str:
+    if dollars is None:
+        return "unknown (no price)"
+    return f"${dollars:.4f}" if dollars >= 0.01 or dollars == 0 else f"${dollars:.6f}"
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _roles(calls: Sequence[ev.ModelCall], prices: Mapping[str, Price] | None) -> dict[str, RoleStats]:
+    roles: dict[str, RoleStats] = {}
+    for call in calls:
+        stats = roles.setdefault(call.role, RoleStats())
+        stats.calls += 1
+        stats.input_tokens += call.usage.input_tokens
+        stats.output_tokens += call.usage.output_tokens
+        stats.seconds += max(0.0, call.t - call.started)
+        dollars = cost(call.usage, call.model, prices)
+        stats.cost = None if stats.cost is None or dollars is None else stats.cost + dollars
+        if call.model not in stats.models:
+            stats.models += (call.model,)
+    return roles
+
+
+def _roles_from_usage(timeline: Timeline) -> dict[str, RoleStats]:
+    return {
+        role: RoleStats(
+            calls=int(u.get("calls", 0)),
+            input_tokens=int(u.get("input_tokens", 0)),
+            output_tokens=int(u.get("output_tokens", 0)),
+            seconds=float(u.get("seconds", 0.0)),
+            cost=None,
+        )
+        for role, u in timeline.usage.items()
+    }
+
+
+Intervals = list[tuple[float, float]]
+
+
+def _merge(intervals: Iterable[tuple[float, float]]) -> Intervals:
+    merged: Intervals = []
+    for start, end in sorted(i for i in intervals if i[1] > i[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _union(spans: Iterable[Span]) -> Intervals:
+    return _merge((s.start, s.end) for s in spans)
+
+
+def _intersect(a: Intervals, b: Intervals) -> Intervals:
+    """The intersection of two merged, sorted interval lists."""
+    out: Intervals = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if end > start:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _measure(intervals: Intervals) -> float:
+    return sum(end - start for start, end in intervals)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
