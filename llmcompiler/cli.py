@@ -142,51 +142,31 @@ def _ask(options: argparse.Namespace) -> int:
 
 
 async def _ask_async(options: argparse.Namespace, question: str) -> int:
-    from llmcompiler.agents import LLMCompiler, ReActAgent
-    from llmcompiler.evaluation.suite import SuiteContext, load_suite
-    from llmcompiler.llm import get_model
+    from llmcompiler.evaluation.suite import ModelPool, SuiteContext, load_suite
 
     suite = load_suite(options.config or "llmcompiler.suites.general")
-    model_name = options.model_name or suite.setting("default_model")
-    opened: list[Any] = []
-
-    def model() -> Any:
-        opened.append(
-            get_model(
-                options.model_type,
-                model_name,
-                base_url=options.base_url,
-                api_key=options.api_key,
-                vllm_port=options.vllm_port,
-                endpoint=options.endpoint,
-            )
-        )
-        return opened[-1]
-
-    llama = options.endpoint == "completions"
-    planner = model()
-    context = SuiteContext(model=planner, wikipedia_url=options.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL"))
+    models = ModelPool(
+        options.model_type,
+        options.model_name or suite.setting("default_model"),
+        base_url=options.base_url,
+        api_key=options.api_key,
+        vllm_port=options.vllm_port,
+        endpoint=options.endpoint,
+    )
+    planner = models.first()
+    wikipedia_url = options.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL")
+    context = SuiteContext(model=planner, wikipedia_url=wikipedia_url)
     try:
         tools = _load_tools(options.tools) if options.tools else suite.tools(context)
-        if options.react:
-            agent: Any = ReActAgent(
-                tools=tools,
-                model=planner,
-                examples="" if options.tools else suite.react_examples(llama=llama),
-                max_steps=int(suite.setting("react_max_steps", 10)),
-                timeout=options.timeout,
-            )
-        else:
-            planner_examples, joiner_examples = ("", "") if options.tools else suite.prompts(llama=llama)
-            agent = LLMCompiler(
-                tools=tools,
-                planner=planner,
-                joiner=model(),
-                planner_examples=planner_examples,
-                joiner_examples=joiner_examples,
-                max_replans=options.max_replans if options.max_replans is not None else int(suite.setting("max_replans", 2)),
-                timeout=options.timeout,
-            )
+        agent = suite.build_agent(
+            tools,
+            models,
+            react=options.react,
+            llama=options.endpoint == "completions",
+            examples=not options.tools,
+            max_replans=options.max_replans,
+            timeout=options.timeout,
+        )
         if options.verbose:
             from llmcompiler.view import make_view
 
@@ -197,10 +177,7 @@ async def _ask_async(options: argparse.Namespace, question: str) -> int:
             result = await agent.ainvoke(question)
     finally:
         await context.aclose()
-        for m in opened:
-            closer = getattr(m, "aclose", None)
-            if closer is not None:
-                await closer()
+        await models.aclose()
     if options.trace:
         from llmcompiler.trace import save_trace
 

@@ -84,14 +84,12 @@ def _suite_spec(args: argparse.Namespace, configs_dir: Path | None) -> str:
 
 
 async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
-    from llmcompiler.agents import LLMCompiler, ReActAgent
     from llmcompiler.evaluation.datasets import load_dataset
     from llmcompiler.evaluation.report import format_summary, summarize
     from llmcompiler.evaluation.runner import BenchmarkAborted, Progress, finished, run_benchmark
     from llmcompiler.evaluation.store import ResultStore
-    from llmcompiler.evaluation.suite import SuiteContext, load_suite
+    from llmcompiler.evaluation.suite import ModelPool, SuiteContext, load_suite
     from llmcompiler.exceptions import ConfigurationError
-    from llmcompiler.llm import get_model
 
     if args.concurrency < 1:
         raise ConfigurationError("--concurrency must be >= 1")
@@ -99,60 +97,32 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
     model_name = args.model_name or suite.setting("default_model")
     llama = (args.prompts or ("llama" if args.endpoint == "completions" else "gpt")) == "llama"
 
-    opened: list[Any] = []
-
-    def model() -> Any:  # credentials are checked here, before any question
-        opened.append(
-            get_model(
-            args.model_type,
-            model_name,
-            stream=args.stream,
-            base_url=args.base_url,
-            api_key=args.api_key,
-            vllm_port=args.vllm_port,
-            endpoint=args.endpoint,
-            )
-        )
-        return opened[-1]
-
-    planner = model()
-    store = ResultStore(args.store)  # a corrupt store stops here, untouched
-    dataset_spec = suite.setting("dataset")
-    if args.dataset:
-        examples = load_dataset(path=args.dataset)
-    elif dataset_spec:
-        examples = await asyncio.to_thread(load_dataset, dataset_spec)
-    else:
-        raise ConfigurationError(f"the suite {suite.name!r} names no dataset; pass --dataset PATH")
-    if args.N is not None:
-        examples = examples[: args.N]
-
+    models = ModelPool(
+        args.model_type,
+        model_name,
+        stream=args.stream,
+        base_url=args.base_url,
+        api_key=args.api_key,
+        vllm_port=args.vllm_port,
+        endpoint=args.endpoint,
+    )
+    planner = models.first()  # credentials are checked here, before any question
     wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
     context = SuiteContext(model=planner, wikipedia_url=wikipedia_url, search_cache=args.search_cache)
     try:
+        store = ResultStore(args.store)  # a corrupt store stops here, untouched
+        dataset_spec = suite.setting("dataset")
+        if not (args.dataset or dataset_spec):
+            raise ConfigurationError(f"the suite {suite.name!r} names no dataset; pass --dataset PATH")
+        # a local path wins over the suite's dataset; a download must not block the loop
+        examples = await asyncio.to_thread(load_dataset, dataset_spec, path=args.dataset)
+        if args.N is not None:
+            examples = examples[: args.N]
         tools = suite.tools(context)
-        if args.react:
-            agent: Any = ReActAgent(
-                tools=tools,
-                model=planner,
-                examples=suite.react_examples(llama=llama),
-                max_steps=int(suite.setting("react_max_steps", 10)),
-                timeout=args.timeout,
-            )
-            method = "react"
-        else:
-            planner_examples, joiner_examples = suite.prompts(llama=llama)
-            agent = LLMCompiler(
-                tools=tools,
-                planner=planner,
-                joiner=model(),
-                planner_examples=planner_examples,
-                joiner_examples=joiner_examples,
-                max_replans=args.max_replans if args.max_replans is not None else int(suite.setting("max_replans", 2)),
-                stream=args.stream,
-                timeout=args.timeout,
-            )
-            method = "llmcompiler"
+        agent = suite.build_agent(
+            tools, models, react=args.react, llama=llama, max_replans=args.max_replans, timeout=args.timeout, stream=args.stream
+        )
+        method = "react" if args.react else "llmcompiler"
         label = "ReAct" if args.react else "LLMCompiler"
         print(
             f"{label} on {suite.name}: {len(examples)} questions, model {args.model_type}:{model_name}, "
@@ -178,10 +148,7 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             return 2
     finally:
         await context.aclose()
-        for opened_model in opened:
-            closer = getattr(opened_model, "aclose", None)
-            if closer is not None:
-                await closer()
+        await models.aclose()
     if done.skipped:
         print(f"resumed: {done.skipped} questions already in {args.store}", file=sys.stderr)
     ids = [str(e["id"]) for e in examples]

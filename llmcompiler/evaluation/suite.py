@@ -91,6 +91,72 @@ class Suite:
     def setting(self, key: str, default: Any = None) -> Any:
         return self.configs.get(key, default)
 
+    def build_agent(
+        self,
+        tools: list[Any],
+        models: ModelPool,
+        *,
+        react: bool = False,
+        llama: bool = False,
+        examples: bool = True,
+        max_replans: int | None = None,
+        timeout: float | None = None,
+        stream: bool = True,
+    ) -> Any:
+        """LLMCompiler (planner and joiner from `models`) or ReAct with this suite's settings.
+
+        `examples=False` leaves the suite's in-context examples out (tools from elsewhere).
+        """
+        from llmcompiler.agents import LLMCompiler, ReActAgent
+
+        if react:
+            return ReActAgent(
+                tools=tools,
+                model=models.first(),
+                examples=self.react_examples(llama=llama) if examples else "",
+                max_steps=int(self.setting("react_max_steps", 10)),
+                timeout=timeout,
+            )
+        planner_examples, joiner_examples = self.prompts(llama=llama) if examples else ("", "")
+        return LLMCompiler(
+            tools=tools,
+            planner=models.first(),
+            joiner=models.new(),
+            planner_examples=planner_examples,
+            joiner_examples=joiner_examples,
+            max_replans=max_replans if max_replans is not None else int(self.setting("max_replans", 2)),
+            stream=stream,
+            timeout=timeout,
+        )
+
+
+class ModelPool:
+    """Models opened with one set of `get_model` options, closed together by `aclose`.
+
+    Opening the first model checks the credentials, so a missing key stops a command before
+    any work is done.
+    """
+
+    def __init__(self, model_type: str, model_name: str | None, **options: Any) -> None:
+        self._args = (model_type, model_name)
+        self._options = options
+        self._models: list[Any] = []
+
+    def new(self) -> Any:
+        from llmcompiler.llm import get_model
+
+        self._models.append(get_model(*self._args, **self._options))
+        return self._models[-1]
+
+    def first(self) -> Any:
+        return self._models[0] if self._models else self.new()
+
+    async def aclose(self) -> None:
+        for model in self._models:
+            closer = getattr(model, "aclose", None)
+            if closer is not None:
+                await closer()
+
 
 _MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _PARTS = ("configs", "tools", "gpt_prompts", "llama_prompts", "react_prompts")
