@@ -13,13 +13,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from time import perf_counter
 from typing import Any
 
 from llmcompiler._compat import TaskGroup
 from llmcompiler._compat import timeout as timeout_scope
 from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
-from llmcompiler.llm.base import NO_USAGE, CallRecord, ChatModel, Message, Usage, call_sink
+from llmcompiler.llm.base import NO_USAGE, CallRecord, ChatModel, Message, Usage, call_sink, stream_call
 from llmcompiler.llm.pricing import Price, cost
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.scheduler import Scheduler, TaskRecord
@@ -278,42 +277,19 @@ class Run:
         on_text: Any,
     ) -> tuple[str, str | None]:
         """Stream one model call; returns its text and an error message (None if it ended well)."""
-        started = perf_counter()
-        first: float | None = None
-        usage = NO_USAGE
-        parts: list[str] = []
-        error: str | None = None
-        stream: Any = None
-        try:
-            stream = model.stream(messages, stop=stop)
-            async for item in stream:
-                if isinstance(item, Usage):
-                    usage = item
-                    continue
-                if first is None:
-                    first = perf_counter()
-                parts.append(item)
-                on_text(item)
-        except Exception as exc:  # the model or its connection failed; the run reports it
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        finally:
-            closer = getattr(stream, "aclose", None)  # close the connection on cancellation too
-            if closer is not None:
-                await closer()
-        if usage.calls == 0:  # the backend reported nothing (it failed, or cannot count)
-            usage = Usage(0, 0, 1)
+        done = await stream_call(model, messages, stop=stop, on_text=on_text)
         self.emit(
             ev.ModelCall(
                 role=role,
                 round=round,
                 model=getattr(model, "name", type(model).__name__),
-                usage=usage,
-                started=started,
-                first_token=first,
-                error=error,
+                usage=done.usage,
+                started=done.started,
+                first_token=done.first_token,
+                error=done.error_text,
             )
         )
-        return "".join(parts), error
+        return done.text, done.error_text
 
     # -- result ------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 
@@ -92,35 +92,77 @@ class CallRecord:
 call_sink: ContextVar[Callable[[CallRecord], None] | None] = ContextVar("llmcompiler_call_sink", default=None)
 
 
+@dataclass(frozen=True)
+class Completion:
+    """How one streamed model call went; times are perf_counter readings."""
+
+    text: str
+    usage: Usage  # counts one call even when the backend reported nothing
+    started: float
+    first_token: float | None
+    error: Exception | None  # the model or its connection failed
+
+    @property
+    def error_text(self) -> str | None:
+        if self.error is None:
+            return None
+        message = str(self.error)
+        return f"{type(self.error).__name__}: {message}" if message else type(self.error).__name__
+
+
+async def stream_call(
+    model: ChatModel,
+    messages: Sequence[Message],
+    *,
+    stop: Sequence[str] = (),
+    on_text: Callable[[str], Any] | None = None,
+) -> Completion:
+    """Stream one call to its end, handing each chunk to `on_text`.
+
+    A failure of the model (or of `on_text`) is returned in `error`, not raised; only
+    cancellation propagates, and the stream is closed on every exit.
+    """
+    started = time.perf_counter()
+    first: float | None = None
+    usage = NO_USAGE
+    parts: list[str] = []
+    error: Exception | None = None
+    stream: Any = None
+    try:
+        stream = model.stream(messages, stop=stop)
+        async for item in stream:
+            if isinstance(item, Usage):
+                usage = item
+                continue
+            if first is None:
+                first = time.perf_counter()
+            parts.append(item)
+            if on_text is not None:
+                on_text(item)
+    except Exception as exc:
+        error = exc
+    finally:
+        closer = getattr(stream, "aclose", None)  # close the connection on cancellation too
+        if closer is not None:
+            await closer()
+    return Completion("".join(parts), usage if usage.calls else Usage(0, 0, 1), started, first, error)
+
+
 async def complete(
     model: ChatModel, messages: Sequence[Message], *, stop: Sequence[str] = (), role: str = "tool"
 ) -> tuple[str, Usage]:
-    """Run a model call to the end and return its whole text and usage.
+    """Run a model call to the end and return its whole text and usage; raise its error.
 
     Inside a run, the call is reported to the run (tokens, time to first token, duration).
     """
-    parts: list[str] = []
-    usage = NO_USAGE
-    started = time.perf_counter()
-    first: float | None = None
-    error: str | None = None
-    try:
-        async for item in model.stream(messages, stop=stop):
-            if isinstance(item, Usage):
-                usage = item
-            else:
-                if first is None:
-                    first = time.perf_counter()
-                parts.append(item)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        sink = call_sink.get()
-        if sink is not None:
-            name = getattr(model, "name", type(model).__name__)
-            sink(CallRecord(role, name, usage if usage.calls else Usage(0, 0, 1), started, first, error))
-    return "".join(parts), usage
+    done = await stream_call(model, messages, stop=stop)
+    sink = call_sink.get()
+    if sink is not None:
+        name = getattr(model, "name", type(model).__name__)
+        sink(CallRecord(role, name, done.usage, done.started, done.first_token, done.error_text))
+    if done.error is not None:
+        raise done.error
+    return done.text, done.usage
 
 
 def flatten_messages(messages: Sequence[Message]) -> str:
