@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from llmcompiler._files import write_text_atomic
 from llmcompiler.trace.gantt import COLOURS, rows
 from llmcompiler.trace.summary import PHASE_NAMES, PHASES, RunSummary, format_cost
 from llmcompiler.trace.timeline import Span, Timeline
@@ -93,19 +93,7 @@ def timeline_html(
 
 def write_html(timeline: Timeline, path: str | os.PathLike[str], **kw: Any) -> Path:
     """Write `timeline_html(timeline, **kw)` atomically (temp file + rename); the path."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    page = timeline_html(timeline, **kw)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
-        os.chmod(tmp, 0o644)  # a page to open and share, not a private temp file
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomic(path, timeline_html(timeline, **kw))
 
 
 # -- sections -----------------------------------------------------------------------------

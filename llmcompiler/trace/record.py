@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from llmcompiler._files import write_text_atomic
 from llmcompiler.exceptions import LLMCompilerError
 from llmcompiler.llm.base import Usage
 from llmcompiler.plan.task import Ref, Task
@@ -95,19 +95,8 @@ def event_from_dict(data: dict[str, Any]) -> ev.Event:
 
 def save_trace(events: Sequence[ev.Event], path: str | os.PathLike[str]) -> Path:
     """Write the events atomically (temp file + rename)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "version": VERSION, "events": [event_to_dict(e) for e in events]}
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a trace is an ordinary, readable file
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomic(path, json.dumps(payload))
 
 
 def load_trace(path: str | os.PathLike[str]) -> list[ev.Event]:
