@@ -95,9 +95,8 @@ class Progress:
         self.correct += bool(compare_answer(record.get("answer"), record.get("label")))
         self.errors += bool(record.get("error"))
         self.seconds += float(record.get("time") or 0.0)
-        self.tokens += int(((record.get("stats") or {}).get("total") or {}).get("input_tokens", 0)) + int(
-            ((record.get("stats") or {}).get("total") or {}).get("output_tokens", 0)
-        )
+        total = (record.get("stats") or {}).get("total") or {}
+        self.tokens += int(total.get("input_tokens", 0)) + int(total.get("output_tokens", 0))
         if not self.enabled:
             return
         if self._tty:
