@@ -177,11 +177,10 @@ class Scheduler:
         record.status = TaskStatus.FAILED
         record.observation = f"ERROR: PlanError: {record.task.error}"
         record.finished_at = perf_counter()
-        if record.idx in self.records:
+        if record.idx in self.records:  # a duplicate id: the first task keeps it
             self.rejected.append(record)
-            self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
-            return
-        self.records[record.idx] = record
+        else:
+            self.records[record.idx] = record
         self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
 
     def _start(self, record: TaskRecord) -> None:
