@@ -71,11 +71,6 @@ def _thought_of(text: str) -> str:
     return re.sub(r"^\s*Thought\s*:\s*", "", head, flags=re.IGNORECASE).strip()
 
 
-def _action_of(text: str) -> str:
-    match = re.search(r"\bAction\s*:\s*(.*)", text, flags=re.IGNORECASE | re.DOTALL)
-    return match.group(1).strip().splitlines()[0] if match and match.group(1).strip() else ""
-
-
 # --------------------------------------------------------------------------------------
 # The state both views draw: the events folded into rows
 # --------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from llmcompiler.trace.gantt import gantt_png
 from llmcompiler.trace.html import timeline_html, write_html
 from llmcompiler.trace.record import TraceError, load_trace, save_trace
 from llmcompiler.trace.summary import RoleStats, RunSummary, mermaid_from_events, summarize_events
-from llmcompiler.trace.timeline import Span, Timeline, critical_tasks, phase_totals
+from llmcompiler.trace.timeline import Span, Timeline, critical_tasks
 
 __all__ = [
     "RoleStats",
@@ -20,7 +20,6 @@ __all__ = [
     "gantt_png",
     "load_trace",
     "mermaid_from_events",
-    "phase_totals",
     "save_trace",
     "summarize_events",
     "timeline_html",

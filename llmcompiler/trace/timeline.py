@@ -10,7 +10,7 @@ also carries when it was parsed and when it became ready, so waiting is visible 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from llmcompiler.runtime import events as ev
@@ -130,17 +130,3 @@ def critical_tasks(timeline: Timeline) -> list[int]:
         current = max(deps, key=lambda s: s.end)
         chain.append(current.idx)
     return [i for i in reversed(chain) if i is not None]
-
-
-def phase_totals(timeline: Timeline) -> dict[str, float]:
-    """Seconds per lane (model calls and tool calls summed; overlapping calls count fully)."""
-    totals: dict[str, float] = {}
-    for span in timeline.spans:
-        totals[span.lane] = totals.get(span.lane, 0.0) + max(0.0, span.duration)
-    return totals
-
-
-def lanes(spans: Iterable[Span]) -> list[str]:
-    order = ["planner", "react", "task", "tool model", "joiner"]
-    present = {s.lane for s in spans}
-    return [lane for lane in order if lane in present]
