@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from llmcompiler.plan.grammar import plan_regex
+from llmcompiler.plan.grammar import plan_gbnf, plan_regex
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
 from llmcompiler.plan.task import JOIN, Ref, Task
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 _GRAPH = ("critical_path", "to_mermaid", "to_networkx", "validate", "waves")
 
-__all__ = ["END_OF_PLAN", "JOIN", "PlanParser", "Ref", "Task", "plan_regex", *_GRAPH]
+__all__ = ["END_OF_PLAN", "JOIN", "PlanParser", "Ref", "Task", "plan_gbnf", "plan_regex", *_GRAPH]
 
 
 def __getattr__(name: str) -> Any:
