@@ -6,7 +6,9 @@
      +-- ModelError             a model call failed; translated where the SDK error enters
      |    +-- ModelHTTPError    the provider answered with an HTTP error (`.status`)
      |    +-- ModelConnectionError      no answer: refused, reset, timed out
-     |    +-- ModelStreamError  the stream broke after it had produced text
+     |    +-- ModelStreamError  the stream broke after it had produced text, or ended
+     |    |                     without a finish reason
+     |    +-- ModelTruncatedError       the reply was cut at its token limit (`.limit`)
      |    +-- ScriptExhaustedError      a ScriptedModel was asked for more replies than it has
      +-- ToolError              base for failures of tool calls (outcomes, not raised by runs)
           +-- ToolTimeoutError  a tool ran past its timeout
@@ -55,7 +57,19 @@ class ModelConnectionError(ModelError):
 
 
 class ModelStreamError(ModelError):
-    """A model's stream broke after it had already produced text."""
+    """A model's stream broke after it had produced text, or ended without a finish reason."""
+
+
+class ModelTruncatedError(ModelError):
+    """The reply stopped at its token limit (`finish_reason: length`), so it is incomplete.
+
+    `limit` is the max_tokens the request named (None when the server's own limit cut
+    it). The text and usage streamed before the cut were delivered.
+    """
+
+    def __init__(self, message: str, *, limit: int | None) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class ScriptExhaustedError(ModelError):
