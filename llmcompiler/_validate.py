@@ -71,17 +71,17 @@ def positive_number(name: str, value: Any, *, allow_none: bool = False) -> float
 
 
 def int_at_least(name: str, value: Any, minimum: int, *, allow_none: bool = False) -> int | None:
-    """An integer (not a bool, not a float) >= `minimum`."""
+    """An int (not a bool, not a float) >= `minimum`."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ConfigurationError(
-            f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {_shown(value)}"
+            f"{name} must be an int >= {minimum}{' or None' if allow_none else ''}, got {_shown(value)}"
         )
     number = int(value)
     if number < minimum:
         raise ConfigurationError(
-            f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {_shown(value)}"
+            f"{name} must be an int >= {minimum}{' or None' if allow_none else ''}, got {_shown(value)}"
         )
     return number
 
