@@ -25,16 +25,17 @@ from llmcompiler.plan.parser import END_OF_PLAN
 # What the parser recognises as a tool name in `N. name(`.
 _TOOL_NAME = re.compile(r"[A-Za-z_]\w*")
 
-# Ids and references are bounded to six digits: enough for any plan, and a small model
-# cannot spin on digits (the parser reads at most 18).
+# Ids and references have at most six digits, keyword names at most 32 characters: enough
+# for any plan, and a small model cannot spin on them until it runs out of tokens (a 270M
+# model did, on a keyword name). Strings stay unbounded: `max_tokens` is their limit.
 _GBNF_BODY = r"""
 plan-step ::= plan-thought? plan-id ". " plan-tool "(" plan-args? ")"
 plan-thought ::= "Thought: " [^\n]* "\n"
-plan-id ::= [1-9] [0-9]? [0-9]? [0-9]? [0-9]? [0-9]?
+plan-id ::= [1-9] [0-9]{0,5}
 plan-args ::= plan-positional ("," " "? plan-keywords)? | plan-keywords
 plan-positional ::= plan-value ("," " "? plan-value)*
 plan-keywords ::= plan-keyword ("," " "? plan-keyword)*
-plan-keyword ::= [A-Za-z_] [A-Za-z0-9_]* " "? "=" " "? plan-value
+plan-keyword ::= [A-Za-z_] [A-Za-z0-9_]{0,31} " "? "=" " "? plan-value
 plan-value ::= plan-string | plan-number | plan-ref | plan-list | plan-tuple | plan-dict | plan-constant
 plan-string ::= "\"" ([^"\\\n] | plan-escape)* "\"" | "'" ([^'\\\n] | plan-escape)* "'"
 plan-escape ::= "\\" (["'\\nrt0] | "x" plan-hex plan-hex | "u" plan-hex plan-hex plan-hex plan-hex)
