@@ -269,7 +269,7 @@ def test_package_exports():
 
     assert set(package.__all__) == {
         "to_networkx", "validate", "waves", "critical_path", "to_mermaid",
-        "PlanParser", "END_OF_PLAN", "Task", "Ref", "JOIN", "plan_regex",
+        "PlanParser", "END_OF_PLAN", "Task", "Ref", "JOIN", "plan_regex", "plan_gbnf",
     }
     assert package.waves is waves and package.to_mermaid is to_mermaid
     with pytest.raises(AttributeError):

@@ -6,10 +6,17 @@
 
 Times are seconds from the run's start. A task span runs from its start to its finish and
 also carries when it was parsed and when it became ready, so waiting is visible too.
+
+Any event list is accepted, however malformed (a saved trace may be edited, truncated or
+written by a buggy planner): events out of order, task events for ids never parsed (ignored),
+ids reused across rounds (events go to the latest span of the id), dependencies on missing
+ids, on the task itself or in a cycle. The run's start and end are the earliest and latest
+event times; only a time that is not a finite number is refused (``ValueError``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,12 +58,16 @@ class Timeline:
     def from_events(cls, events: Sequence[ev.Event]) -> Timeline:
         if not events:
             return cls([], 0.0)
-        origin = events[0].t
+        times = [event.t for event in events]
+        bad = next((i for i, t in enumerate(times) if not _finite(t)), None)
+        if bad is not None:
+            raise ValueError(f"event {bad} ({type(events[bad]).__name__}) has the time {times[bad]!r}, not a finite number")
+        origin = min(times)
         spans: list[Span] = []
         latest: dict[int, Span] = {}  # a bad line may reuse an id: events go to its latest span
         answer, error, question = "", None, ""
         usage: dict[str, dict[str, float]] = {}
-        end = events[-1].t - origin
+        end = max(times) - origin
         for event in events:
             t = event.t - origin
             if isinstance(event, ev.RunStarted):
@@ -117,16 +128,26 @@ class Timeline:
 
 
 def critical_tasks(timeline: Timeline) -> list[int]:
-    """The chain of tasks that ended last, following each one's latest-finishing dependency."""
+    """The chain of tasks that ended last, following each one's latest-finishing dependency.
+
+    Each task appears once: a dependency on the task itself or on one already in the chain
+    (a cycle, or an id a replan reused) ends the chain there instead of going round forever.
+    """
     by_idx = {s.idx: s for s in timeline.tasks if s.idx is not None}
     if not by_idx:
         return []
     current = max(by_idx.values(), key=lambda s: s.end)
     chain = [current.idx]
-    while current.deps:
-        deps = [by_idx[d] for d in current.deps if d in by_idx]
+    seen = {current.idx}
+    while True:
+        deps = [by_idx[d] for d in current.deps if d in by_idx and d not in seen]
         if not deps:
             break
         current = max(deps, key=lambda s: s.end)
         chain.append(current.idx)
+        seen.add(current.idx)
     return [i for i in reversed(chain) if i is not None]
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
