@@ -12,6 +12,7 @@
      |    +-- ScriptExhaustedError      a ScriptedModel was asked for more replies than it has
      +-- ToolError              base for failures of tool calls (outcomes, not raised by runs)
           +-- ToolTimeoutError  a tool ran past its timeout
+          +-- ThreadPoolExhaustedError  every worker thread runs a sync call that timed out
 
 Tool failures and bad plans are *outcomes* (a task finishes as failed or skipped with an
 observation), never exceptions escaping a run. A run that cannot go on (the planner's stream
@@ -82,3 +83,8 @@ class ToolError(LLMCompilerError):
 
 class ToolTimeoutError(ToolError, TimeoutError):
     """A tool ran longer than its timeout."""
+
+
+class ThreadPoolExhaustedError(ToolError):
+    """No worker thread can take a sync tool call: every one is still running a call whose
+    caller gave up on it (see `llmcompiler.runtime.threads`)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from llmcompiler._compat import TaskGroup
 from llmcompiler._compat import timeout as timeout_scope
+from llmcompiler._validate import positive_int, positive_seconds
 from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
 from llmcompiler.llm.base import NO_USAGE, CallRecord, ChatModel, Message, Usage, call_sink, stream_call
 from llmcompiler.llm.pricing import Price, cost
@@ -120,10 +121,10 @@ class Agent:
         timeout: float | None,
         threads: ThreadRunner | None,
     ) -> None:
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ConfigurationError("max_concurrency must be >= 1 or None")
-        if timeout is not None and timeout <= 0:
-            raise ConfigurationError("timeout must be > 0 or None")
+        max_concurrency = positive_int("max_concurrency", max_concurrency, allow_none=True)
+        timeout = positive_seconds("timeout", timeout, allow_none=True)
+        if threads is not None and not isinstance(threads, ThreadRunner):
+            raise ConfigurationError(f"threads must be a ThreadRunner or None, got {type(threads).__name__}")
         self.tools = as_tools(tools)
         self.max_concurrency = max_concurrency
         self.timeout = timeout
@@ -230,6 +231,8 @@ class Run:
             raise
         finally:
             call_sink.reset(sink_token)
+            if self.scheduler is not None:  # no record may stay waiting or running in the result
+                self.scheduler.stop(self.error or "the run ended")
             self.emit(ev.RunFinished(answer=self.answer, error=self.error, cancelled=self.cancelled))
 
     def _tool_call_sink(self) -> Any:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from llmcompiler._validate import non_negative_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run, RunFailedError, RunResult
 from llmcompiler.agents.joiner import Decision, joiner_messages, parse_decision, render_scratchpad
 from llmcompiler.agents.planner import EarlierRound, planner_messages
@@ -59,8 +60,7 @@ class LLMCompiler(Agent):
         timeout: float | None = None,
         threads: ThreadRunner | None = None,
     ) -> None:
-        if max_replans < 0:
-            raise ConfigurationError("max_replans must be >= 0")
+        max_replans = non_negative_int("max_replans", max_replans)
         self._setup(tools, max_concurrency=max_concurrency, timeout=timeout, threads=threads)
         self.planner = as_model(planner, role="planner")
         self.joiner = as_model(joiner, role="joiner") if joiner is not None else self.planner

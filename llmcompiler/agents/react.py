@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from llmcompiler._validate import positive_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run
 from llmcompiler.agents.joiner import parse_decision
 from llmcompiler.exceptions import ConfigurationError
@@ -73,8 +74,7 @@ class ReActAgent(Agent):
         timeout: float | None = None,
         threads: ThreadRunner | None = None,
     ) -> None:
-        if max_steps < 1:
-            raise ConfigurationError("max_steps must be >= 1")
+        max_steps = positive_int("max_steps", max_steps)
         self._setup(tools, max_concurrency=None, timeout=timeout, threads=threads)
         self.model = as_model(model, role="model")
         self.examples = examples

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Union
 
+from llmcompiler._validate import non_negative_seconds, positive_int, positive_number
 from llmcompiler.exceptions import ConfigurationError, ScriptExhaustedError
 from llmcompiler.llm.base import Message, Usage, cut_at_stop, estimate_tokens, split_tokens
 
@@ -49,8 +50,10 @@ class ScriptedModel:
         chunk_tokens: int = 1,
         name: str = "scripted",
     ) -> None:
-        if ttft < 0 or (tokens_per_second is not None and tokens_per_second <= 0) or chunk_tokens < 1:
-            raise ConfigurationError("ScriptedModel needs ttft >= 0, tokens_per_second > 0 and chunk_tokens >= 1")
+        # NaN passes `< 0` and `<= 0` alike: the checks below name it instead
+        ttft = non_negative_seconds("ScriptedModel ttft", ttft)
+        tokens_per_second = positive_number("ScriptedModel tokens_per_second", tokens_per_second, allow_none=True)
+        chunk_tokens = positive_int("ScriptedModel chunk_tokens", chunk_tokens)
         if isinstance(replies, (str, Reply)):
             replies = [replies]
         self._replies = replies

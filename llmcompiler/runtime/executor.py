@@ -5,11 +5,23 @@ task 3's result as is, keeping its Python type; a reference inside a longer stri
 replaced by task 3's observation (its text). Containers are resolved element by element.
 
 A tool that raises or runs out of time does not raise here: the call finishes as a failed
-outcome with the observation `ERROR: <type>: <message>`. Only cancellation propagates.
+outcome with the observation `ERROR: <type>: <message>`. Only cancellation of the calling
+task propagates. What a hostile tool can do, and what becomes of it:
+
+- raise `asyncio.CancelledError` while nothing cancelled it: a failed outcome
+  (`ERROR: CancelledError: ...`), so a run is not mistaken for cancelled, nor left waiting;
+- return a value that cannot be made text (`__str__` raises, an int past Python's digit
+  limit for str()): a failed outcome, `ERROR: <type>: the result (...) cannot be shown as
+  text: ...`, not retried; the value itself is not kept;
+- raise an exception whose message cannot be made: its type is reported without it;
+- run past its timeout: `ToolTimeoutError`; a sync tool's thread cannot be stopped, so the
+  message also says that it is still running (see `runtime.threads`); an async tool that
+  catches the cancellation and returns anyway is failed all the same, saying it ignored it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +30,7 @@ from typing import Any
 from llmcompiler._compat import timeout as timeout_scope
 from llmcompiler.exceptions import ToolTimeoutError
 from llmcompiler.plan.task import REF_PATTERN, Ref
-from llmcompiler.runtime.threads import ThreadRunner
+from llmcompiler.runtime.threads import ABANDONED, ThreadCall, ThreadRunner
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,40 @@ def resolve(value: Any, results: Mapping[int, Resolved]) -> Any:
     return value
 
 
-def error_text(exc: BaseException) -> str:
-    message = str(exc) or repr(exc)
-    return f"ERROR: {type(exc).__name__}: {message}"
+def error_text(exc: BaseException, *, about: str = "") -> str:
+    """`ERROR: <type>: <about><message>`, whatever the exception's `__str__` does."""
+    return f"ERROR: {type(exc).__name__}: {about}{_message(exc) or _repr_of(exc)}"
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception as problem:  # the message itself is broken: say so rather than crash the run
+        return f"(its message cannot be shown: str() raised {type(problem).__name__})"
+
+
+def _repr_of(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as problem:
+        return f"<{type(value).__name__}: repr() raised {type(problem).__name__}>"
+
+
+def _unshowable(value: Any, problem: Exception) -> str:
+    what = type(value).__name__
+    if isinstance(value, int):  # str() refuses ints past sys.get_int_max_str_digits()
+        what += f" of about {int(value.bit_length() * 0.30103) + 1} digits"
+    article = "an" if what[:1].lower() in "aeiou" else "a"
+    return f"ERROR: {type(problem).__name__}: the result ({article} {what}) cannot be shown as text: {_message(problem)}"
+
+
+def _cancel_requested() -> bool:
+    """Whether the running task was really asked to stop (as opposed to a tool raising
+    CancelledError by itself). Without `Task.cancelling` (3.10 without the backport's task
+    class) it cannot be told apart, and propagating is the safe answer."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is None or cancelling() > 0
 
 
 @dataclass
@@ -84,27 +127,55 @@ async def call_tool(
     for attempt in range(1, attempts + 1):
         try:
             value = await _call_once(tool, args, kwargs, threads)
-        except Exception as exc:
+        except asyncio.CancelledError as exc:
+            if _cancel_requested():
+                raise
+            failure = f"ERROR: CancelledError: {tool.name} raised CancelledError although nothing cancelled it"
+            detail = _message(exc)
+            if detail:
+                failure += f" ({detail})"
+        except (Exception, SystemExit) as exc:  # a tool's sys.exit() ends the call, not the program
             failure = error_text(exc)
-            if attempt < attempts and on_retry is not None:
-                on_retry(attempt + 1, failure)
-            continue
-        return Outcome(True, value, observation_of(value), attempt)
+        else:
+            try:
+                observation = observation_of(value)
+            except Exception as problem:  # the same value would fail again: no retry
+                return Outcome(False, None, _unshowable(value, problem), attempt)
+            return Outcome(True, value, observation, attempt)
+        if attempt < attempts and on_retry is not None:
+            on_retry(attempt + 1, failure)
     return Outcome(False, None, failure, attempts)
 
 
 async def _call_once(tool: Any, args: tuple, kwargs: dict[str, Any], threads: ThreadRunner) -> Any:
     scope = timeout_scope(tool.timeout)
+    call: ThreadCall | None = None
     try:
         async with scope:
             if tool.is_async:
                 result = tool.func(*args, **kwargs)
             else:
-                result = await threads.run(tool.func, *args, **kwargs)
+                call = threads.submit(tool.func, *args, **kwargs)
+                result = await call.result()
             if inspect.isawaitable(result):
                 result = await result
-            return result
     except TimeoutError as exc:
         if scope.expired():
-            raise ToolTimeoutError(f"{tool.name} timed out after {tool.timeout:g}s") from exc
+            raise ToolTimeoutError(_timed_out(tool, call, threads)) from exc
         raise
+    if scope.expired():  # it caught the cancellation and returned late: still a timeout
+        raise ToolTimeoutError(
+            f"{tool.name} timed out after {tool.timeout:g}s and ignored the cancellation: it went on and returned "
+            f"{asyncio.get_running_loop().time() - scope.when():.3g}s later"
+        )
+    return result
+
+
+def _timed_out(tool: Any, call: ThreadCall | None, threads: ThreadRunner) -> str:
+    message = f"{tool.name} timed out after {tool.timeout:g}s"
+    if call is not None and call.state == ABANDONED:
+        message += (
+            "; it is a sync tool and its thread is still running (a thread cannot be stopped; "
+            f"{threads.abandoned} such thread(s) now)"
+        )
+    return message

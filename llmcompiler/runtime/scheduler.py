@@ -33,6 +33,12 @@ Worked example, plan `1. a()  2. b()  3. c($1, $2)  4. d($3)`:
 
 Had 1 failed: 3 is skipped ("skipped: $1 failed"), then 4 ("skipped: $3 failed"), and 2
 still runs to its end.
+
+A run that stops early (its timeout, a cancellation) cancels the TaskGroup; once the group
+has exited, the run calls `stop(why)`, which ends every task still open so that no record
+stays waiting or running: one that was running fails with "ERROR: cancelled: <why> while
+the tool was running", one that had not started (waiting for inputs or for a concurrency
+slot) is skipped with "skipped: <why> before the task could start".
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from typing import Any
 from llmcompiler._compat import TaskGroup
 from llmcompiler.plan.task import Task
 from llmcompiler.runtime import events as ev
-from llmcompiler.runtime.executor import Resolved, call_tool, resolve
+from llmcompiler.runtime.executor import Resolved, call_tool, error_text, resolve
 from llmcompiler.runtime.threads import ThreadRunner, shared_runner
 
 
@@ -167,6 +173,23 @@ class Scheduler:
         """Wait until every submitted task has finished."""
         await self._idle.wait()
 
+    def stop(self, why: str) -> None:
+        """End every unfinished task, saying `why` (the run stopped; its TaskGroup has exited)."""
+        for record in sorted(self.records.values(), key=lambda r: r.idx):
+            if record.status.finished:
+                continue
+            self._remaining.pop(record.idx, None)
+            record.finished_at = perf_counter()
+            if record.status is TaskStatus.RUNNING:
+                record.status = TaskStatus.FAILED
+                record.observation = f"ERROR: cancelled: {why} while the tool was running"
+                self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
+            else:
+                record.status = TaskStatus.SKIPPED
+                record.observation = f"skipped: {why} before the task could start"
+                self._emit(ev.TaskSkipped(idx=record.idx, reason=record.observation))
+            self._end()
+
     # -- internals -----------------------------------------------------------------
 
     def _begin(self) -> None:
@@ -196,7 +219,7 @@ class Scheduler:
             kwargs = resolve(task.kwargs, self.results)
         except Exception as exc:  # a bug in resolution must not hang the run
             record.status = TaskStatus.FAILED
-            record.observation = f"ERROR: {type(exc).__name__}: cannot resolve arguments: {exc}"
+            record.observation = error_text(exc, about="cannot resolve arguments: ")
             self._finish(record)
             return
         tool_limit = self._tool_limits.get(task.tool)

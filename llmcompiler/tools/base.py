@@ -23,6 +23,8 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import math
+import numbers
 import re
 import sys
 import types
@@ -30,6 +32,8 @@ import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
+
+from llmcompiler.exceptions import ConfigurationError
 
 __all__ = ["Tool", "LangChainTool", "tool", "as_tool", "as_tools", "RESERVED_NAMES"]
 
@@ -529,19 +533,24 @@ class Tool:
             )
         if stringify_rule is not None and not callable(stringify_rule):
             raise ValueError(f"tool {name!r}: stringify_rule must be callable or None")
+        # ConfigurationError is a ValueError: callers catching ValueError keep working.
         if timeout is not None:
-            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-                raise ValueError(f"tool {name!r}: timeout must be a number of seconds or None")
+            if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+                raise ConfigurationError(f"tool {name!r}: timeout must be a number of seconds or None")
             if not timeout > 0:  # also rejects NaN
-                raise ValueError(f"tool {name!r}: timeout must be > 0 seconds, got {timeout!r}")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"tool {name!r}: retries must be an int >= 0, got {retries!r}")
+                raise ConfigurationError(f"tool {name!r}: timeout must be > 0 seconds, got {timeout!r}")
+            if not math.isfinite(timeout):  # "never" is spelled None
+                raise ConfigurationError(
+                    f"tool {name!r}: timeout must be a finite number of seconds (None for no limit), got {timeout!r}"
+                )
+        if isinstance(retries, bool) or not isinstance(retries, numbers.Integral) or retries < 0:
+            raise ConfigurationError(f"tool {name!r}: retries must be an int >= 0, got {retries!r}")
         if max_concurrency is not None and (
             isinstance(max_concurrency, bool)
-            or not isinstance(max_concurrency, int)
+            or not isinstance(max_concurrency, numbers.Integral)
             or max_concurrency < 1
         ):
-            raise ValueError(
+            raise ConfigurationError(
                 f"tool {name!r}: max_concurrency must be an int >= 1 or None, "
                 f"got {max_concurrency!r}"
             )
