@@ -55,6 +55,7 @@ from benchmarks._ideal import (  # noqa: E402
     ideal_react,
 )
 from llmcompiler import LLMCompiler, tool  # noqa: E402
+from llmcompiler._argparse import ArgumentParser, count, nonnegative_seconds, positive_number  # noqa: E402
 from llmcompiler._compat import TaskGroup  # noqa: E402
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, RunResult  # noqa: E402
 from llmcompiler.agents.react import OBSERVATION, ReActAgent  # noqa: E402
@@ -884,27 +885,32 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def _sizes(text: str) -> list[int]:
-    return [int(s.strip().replace("_", "")) for s in text.split(",") if s.strip()]
+    try:
+        return [count(s) for s in text.split(",") if s.strip()]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated whole numbers >= 1, got {text!r}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="runtime.py",
+def build_parser(prog: str = "runtime.py") -> argparse.ArgumentParser:
+    parser = ArgumentParser(
+        prog=prog,
         description="LLMCompiler runtime benchmark: overhead against the ideal, dispatch delay, scheduler cost, "
         "memory, and latency against no streaming, one-turn parallel function calling and ReAct.",
     )
     parser.add_argument("--quick", action="store_true", help="scale 0.15, one repetition (< 2 minutes on 2 cores)")
-    parser.add_argument("--scale", type=float, help="multiply every model and tool latency (default 1, quick 0.15)")
-    parser.add_argument("--repeats", type=int, help="runs per method and workload (default 3, quick 1)")
+    parser.add_argument("--scale", type=positive_number, help="multiply every model and tool latency (default 1, quick 0.15)")
+    parser.add_argument("--repeats", type=count, help="runs per method and workload (default 3, quick 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the tool latencies and DAGs (default 0)")
     parser.add_argument(
         "--workloads", default=",".join(wl.SMALL), help=f"comma-separated small workloads (default: {','.join(wl.SMALL)})"
     )
-    parser.add_argument("--dag-sizes", default="100,1000,10000", help="comma-separated DAG sizes ('' for none)")
-    parser.add_argument("--dag-repeats", type=int, help="repetitions per DAG size (default: 20/5/3, quick 10/3/1)")
-    parser.add_argument("--tokens-per-second", type=float, help="the model's word-tokens per second (default 40)")
-    parser.add_argument("--ttft", type=float, help="time to first token; by default solved from the paper's 1.88 s plan")
-    parser.add_argument("--chunk-tokens", type=int, default=1, help="tokens per streamed chunk (default 1)")
+    parser.add_argument("--dag-sizes", type=_sizes, default=[100, 1000, 10000], help="comma-separated DAG sizes ('' for none)")
+    parser.add_argument("--dag-repeats", type=count, help="repetitions per DAG size (default: 20/5/3, quick 10/3/1)")
+    parser.add_argument("--tokens-per-second", type=positive_number, help="the model's word-tokens per second (default 40)")
+    parser.add_argument(
+        "--ttft", type=nonnegative_seconds, help="time to first token; by default solved from the paper's 1.88 s plan"
+    )
+    parser.add_argument("--chunk-tokens", type=count, default=1, help="tokens per streamed chunk (default 1)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "runtime.json", help="the JSON report")
     parser.add_argument("--markdown", type=Path, help="the Markdown report (default: docs/runtime-benchmark.md for a "
                         "full run, benchmarks/results/runtime.md for --quick)")
@@ -917,8 +923,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
+    args = build_parser(prog).parse_args(argv)
     if args.memory_child is not None:
         print(json.dumps(memory_child(args.memory_child, args.seed)))
         return 0
@@ -929,7 +935,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: --scale must be > 0 and --repeats >= 1", file=sys.stderr)
         return 2
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
-    sizes = _sizes(args.dag_sizes) if args.dag_sizes.strip() else []
+    sizes = args.dag_sizes
     dag_repeats = {n: args.dag_repeats for n in sizes} if args.dag_repeats else dict(preset["dag_repeats"])
     plots = None if args.no_plots else (args.plots or (ROOT / "benchmarks" / "results" if args.quick else ROOT / "docs"))
     markdown = args.markdown or (

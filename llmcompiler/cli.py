@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import importlib.util
 import os
 import stat
@@ -26,7 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmcompiler._argparse import ArgumentParser
+from llmcompiler._argparse import ArgumentParser, nonnegative_count, port, positive_number, positive_seconds
+from llmcompiler.llm.replies import REPLIES_HELP
 from llmcompiler.exceptions import LLMCompilerError
 
 USAGE = """\
@@ -70,7 +70,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     options = make_parser().parse_args(rest)
     try:
         return handler(options)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the handlers that can save something say what they saved
+        print("interrupted", file=sys.stderr)
         return 130
     except _USER_ERRORS as exc:
         if options.debug:
@@ -97,15 +98,18 @@ def _ask_parser() -> argparse.ArgumentParser:
     tools = p.add_mutually_exclusive_group()
     tools.add_argument("--config", help="a tool suite folder or module (default: the general suite, search and math)")
     tools.add_argument("--tools", help="module:attribute naming a list of tools (functions, Tools, langchain tools)")
-    p.add_argument("--model_type", default="openai", help="openai | azure | vllm | friendli | langchain | scripted")
+    p.add_argument(
+        "--model_type", default="openai", help="openai | azure | vllm | friendli | langchain | scripted (with --replies FILE)"
+    )
     p.add_argument("--model_name", default=None, help="model (default: the suite's default_model)")
+    p.add_argument("--replies", metavar="FILE", default=None, help=REPLIES_HELP)
     p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
     p.add_argument("--api_key", default=None)
-    p.add_argument("--vllm_port", type=int, default=None)
+    p.add_argument("--vllm_port", type=port, default=None)
     p.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
     p.add_argument("--wikipedia_url", default=None)
-    p.add_argument("--max_replans", type=int, default=None)
-    p.add_argument("--timeout", type=float, default=None, help="seconds allowed for the run")
+    p.add_argument("--max_replans", type=nonnegative_count, default=None)
+    p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed for the run")
     p.add_argument("--react", action="store_true", help="run the ReAct baseline instead")
     p.add_argument("-v", "--verbose", action="store_true", help="show the live view of the run")
     p.add_argument("--trace", metavar="FILE", help="save the run's events as JSON (render with `llmcompiler trace`)")
@@ -138,24 +142,49 @@ def _stdin_is_piped() -> bool:
 
 
 def _ask(options: argparse.Namespace) -> int:
-    return asyncio.run(_ask_async(options, _question(options)))
+    question = _question(options)
+    events: list[Any] = []  # everything the run emitted, kept here so that Ctrl-C cannot lose it
+    try:
+        return asyncio.run(_ask_async(options, question, events))
+    except KeyboardInterrupt:
+        print(_interrupted_ask(options, events), file=sys.stderr)
+        return 130
 
 
-async def _ask_async(options: argparse.Namespace, question: str) -> int:
+def _interrupted_ask(options: argparse.Namespace, events: list[Any]) -> str:
+    if not options.trace:
+        return "interrupted; nothing was saved (--trace FILE keeps the events of an interrupted run)"
+    if not events:
+        return "interrupted before the run started; no trace written"
+    from llmcompiler.trace import save_trace
+
+    try:
+        save_trace(events, options.trace)
+    except OSError as exc:
+        return f"interrupted; could not write the trace to {options.trace}: {exc}"
+    return f"interrupted; wrote the trace of what finished to {options.trace}"
+
+
+async def _ask_async(options: argparse.Namespace, question: str, events: list[Any]) -> int:
     from llmcompiler.evaluation.suite import ModelPool, SuiteContext, load_suite
+    from llmcompiler.llm.replies import scripted_models
 
     suite = load_suite(options.config or "llmcompiler.suites.general")
-    models = ModelPool(
-        options.model_type,
-        options.model_name or suite.setting("default_model"),
-        base_url=options.base_url,
-        api_key=options.api_key,
-        vllm_port=options.vllm_port,
-        endpoint=options.endpoint,
-    )
+    scripted = scripted_models(options.model_type, options.replies, react=options.react, name=options.model_name)
+    if scripted is not None:
+        models: Any = scripted
+    else:
+        models = ModelPool(
+            options.model_type,
+            options.model_name or suite.setting("default_model"),
+            base_url=options.base_url,
+            api_key=options.api_key,
+            vllm_port=options.vllm_port,
+            endpoint=options.endpoint,
+        )
     planner = models.first()
     wikipedia_url = options.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL")
-    context = SuiteContext(model=planner, wikipedia_url=wikipedia_url)
+    context = SuiteContext(model=scripted.tools_model() if scripted is not None else planner, wikipedia_url=wikipedia_url)
     try:
         tools = _load_tools(options.tools) if options.tools else suite.tools(context)
         agent = suite.build_agent(
@@ -171,10 +200,15 @@ async def _ask_async(options: argparse.Namespace, question: str) -> int:
             from llmcompiler.view import make_view
 
             view = make_view(stream=sys.stderr, title=question.splitlines()[0][:80], agent=agent)
+
+            def show(event: Any) -> None:
+                events.append(event)
+                view(event)
+
             with view:
-                result = await agent.ainvoke(question, on_event=view)
+                result = await agent.ainvoke(question, on_event=show)
         else:
-            result = await agent.ainvoke(question)
+            result = await agent.ainvoke(question, on_event=events.append)
     finally:
         await context.aclose()
         await models.aclose()
@@ -190,16 +224,27 @@ async def _ask_async(options: argparse.Namespace, question: str) -> int:
 
 
 def _load_tools(spec: str) -> list[Any]:
+    from llmcompiler._imports import import_user_module
     from llmcompiler.exceptions import ConfigurationError
 
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise ConfigurationError(f"--tools takes module:attribute, not {spec!r}")
     try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"cannot load tools {spec!r}: {exc}") from exc
-    tools = target() if callable(target) and not isinstance(target, (list, tuple, dict)) else target
+        module = import_user_module(module_name)
+    except Exception as exc:  # the user's module: anything may go wrong in it
+        raise ConfigurationError(f"--tools {spec}: importing {module_name} failed: {type(exc).__name__}: {exc}") from exc
+    try:
+        target = getattr(module, attribute)
+    except AttributeError:
+        raise ConfigurationError(f"--tools {spec}: the module {module_name} has no {attribute!r}") from None
+    if callable(target) and not isinstance(target, (list, tuple, dict)):
+        try:
+            tools = target()
+        except Exception as exc:
+            raise ConfigurationError(f"--tools {spec}: {attribute}() raised {type(exc).__name__}: {exc}") from exc
+    else:
+        tools = target
     if isinstance(tools, dict):
         return list(tools.values())
     if not isinstance(tools, (list, tuple)):
@@ -256,18 +301,22 @@ def _trace(options: argparse.Namespace) -> int:
 def _demo_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="llmcompiler demo", description="Offline demo with simulated models: LLMCompiler vs ReAct.")
     p.add_argument("--out", default="llmcompiler-demo", help="folder for the timelines and traces")
-    p.add_argument("--speed", type=float, default=1.0, help="run the simulated models and tools this many times faster")
+    p.add_argument("--speed", type=positive_number, default=1.0, help="run the simulated models and tools this many times faster")
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
     p.add_argument("--debug", action="store_true")
     return p
 
 
 def _demo(options: argparse.Namespace) -> int:
-    from llmcompiler.demo import format_demo, run_demo
+    from llmcompiler.demo import format_demo, interrupted_demo, run_demo
 
-    if options.speed <= 0:
-        raise ValueError("--speed must be > 0")
-    result = asyncio.run(run_demo(out_dir=Path(options.out), speed=options.speed, stream=sys.stdout, live=False if options.plain else None))
+    saved: list[Path] = []
+    live = False if options.plain else None
+    try:
+        result = asyncio.run(run_demo(out_dir=Path(options.out), speed=options.speed, stream=sys.stdout, live=live, saved=saved))
+    except KeyboardInterrupt:
+        print(interrupted_demo(saved), file=sys.stderr)
+        return 130
     print(format_demo(result))
     return 0
 
@@ -285,7 +334,7 @@ def _bench_runtime(argv: list[str]) -> int:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return int(module.main(argv))
+    return int(module.main(argv, prog="llmcompiler bench runtime"))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,9 +20,9 @@ their traces saved and their timelines drawn.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import importlib.util
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from llmcompiler._argparse import ArgumentParser, positive_number
 from llmcompiler.agents import LLMCompiler, ReActAgent, RunResult
 from llmcompiler.llm.base import Message
 from llmcompiler.llm.scripted import ScriptedModel
@@ -38,7 +39,7 @@ from llmcompiler.tools.math import make_math_tool
 from llmcompiler.trace import Timeline, gantt_png, save_trace
 from llmcompiler.view import make_view
 
-__all__ = ["ANSWER", "QUESTION", "DemoResult", "format_demo", "main", "run_demo"]
+__all__ = ["ANSWER", "QUESTION", "DemoResult", "format_demo", "interrupted_demo", "main", "run_demo"]
 
 # The model's speed (paper-calibrated; see the module docstring and benchmarks/README.md).
 TTFT = 0.5  # seconds to the first token
@@ -175,15 +176,24 @@ async def run_demo(
     speed: float = 1.0,
     stream: IO[str] | None = None,
     live: bool | None = None,
+    saved: list[Path] | None = None,
 ) -> DemoResult:
     """Run the question with LLMCompiler, then with ReAct, each shown live; save traces and
-    timelines into `out_dir`. `speed` divides every latency (2 = twice as fast)."""
-    if not speed > 0:
-        raise ValueError(f"speed must be > 0, got {speed!r}")
+    timelines into `out_dir`. `speed` divides every latency (2 = twice as fast).
+
+    Each run's files are written as soon as it finishes and appended to `saved`, so a caller
+    interrupted during the ReAct run still knows that the LLMCompiler run's files are there.
+    """
+    if not (speed > 0 and math.isfinite(speed)):
+        raise ValueError(f"speed must be a positive number, got {speed!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stream = stream if stream is not None else sys.stdout
+    files = saved if saved is not None else []
     notes: list[str] = []
+    draw = importlib.util.find_spec("matplotlib") is not None
+    if not draw:
+        notes.append('matplotlib is not installed, so no timeline pictures were drawn (pip install -e ".[plot]")')
     stream.write(
         "Simulated models: the planner, joiner, ReAct and math models are scripted replies streamed at a "
         "realistic speed; no model is called.\n\n"
@@ -199,6 +209,7 @@ async def run_demo(
     with make_view(stream=stream, live=live, title="LLMCompiler", agent="llmcompiler") as view:
         compiled = await compiler.ainvoke(QUESTION, on_event=view)
     stream.write("\n")
+    files.extend(await _save(compiled, "llmcompiler", out, draw))
 
     react = ReActAgent(
         tools=[make_search_tool(speed), _math_tool(speed)],
@@ -209,19 +220,30 @@ async def run_demo(
         reacted = await react.ainvoke(QUESTION, on_event=view)
     stream.write("\n")
     stream.flush()
+    files.extend(await _save(reacted, "react", out, draw))
 
-    files: list[Path] = []
-    draw = importlib.util.find_spec("matplotlib") is not None
-    if not draw:
-        notes.append('matplotlib is not installed, so no timeline pictures were drawn (pip install -e ".[plot]")')
-    for name, result in (("llmcompiler", compiled), ("react", reacted)):
-        files.append(save_trace(result.events, out / f"demo-{name}.trace.json"))
-        if draw:
-            label = "LLMCompiler" if name == "llmcompiler" else "ReAct"
-            title = f"{label}: {result.duration:.2f} s (simulated models)"
-            files.append(gantt_png(Timeline.from_events(result.events), out / f"demo-{name}.png", title=title))
     speedup = reacted.duration / compiled.duration if compiled.duration > 0 else float("inf")
-    return DemoResult(compiled, reacted, speedup, files, notes, speed)
+    return DemoResult(compiled, reacted, speedup, list(files), notes, speed)
+
+
+async def _save(result: RunResult, name: str, out: Path, draw: bool) -> list[Path]:
+    """One run's trace and (with matplotlib) its timeline picture."""
+    written = [save_trace(result.events, out / f"demo-{name}.trace.json")]
+    if draw:
+        label = "LLMCompiler" if name == "llmcompiler" else "ReAct"
+        title = f"{label}: {result.duration:.2f} s (simulated models)"
+        timeline = Timeline.from_events(result.events)
+        # drawing takes a noticeable fraction of a second; the loop stays free for Ctrl-C
+        written.append(await asyncio.to_thread(gantt_png, timeline, out / f"demo-{name}.png", title=title))
+    return written
+
+
+def interrupted_demo(saved: Sequence[Path]) -> str:
+    """The one line for a demo stopped by Ctrl-C: which files it kept."""
+    if not saved:
+        return "interrupted before the LLMCompiler run finished; nothing was saved"
+    names = ", ".join(p.name for p in saved)
+    return f"interrupted; kept the files of what finished in {saved[0].parent}: {names}"
 
 
 def format_demo(result: DemoResult) -> str:
@@ -246,12 +268,17 @@ def format_demo(result: DemoResult) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmcompiler.demo", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="python -m llmcompiler.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", default="llmcompiler-demo", help="where traces and timelines go")
-    parser.add_argument("--speed", type=float, default=1.0, help="divide every latency by this")
+    parser.add_argument("--speed", type=positive_number, default=1.0, help="divide every latency by this")
     parser.add_argument("--plain", action="store_true", help="plain lines instead of the live table")
     args = parser.parse_args(argv)
-    result = asyncio.run(run_demo(out_dir=args.out_dir, speed=args.speed, live=False if args.plain else None))
+    saved: list[Path] = []
+    try:
+        result = asyncio.run(run_demo(out_dir=args.out_dir, speed=args.speed, live=False if args.plain else None, saved=saved))
+    except KeyboardInterrupt:
+        print(interrupted_demo(saved), file=sys.stderr)
+        return 130
     print(format_demo(result))
     return 0 if result.correct else 1
 

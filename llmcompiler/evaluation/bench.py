@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmcompiler._argparse import ArgumentParser
+from llmcompiler._argparse import ArgumentParser, count, nonnegative_count, nonnegative_seconds, port, positive_seconds
 from llmcompiler.exceptions import LLMCompilerError
+from llmcompiler.llm.replies import REPLIES_HELP
 
 BENCHMARKS = ("hotpotqa", "movie", "parallelqa")
 
@@ -31,26 +32,29 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--config", help="a tool suite folder or module (instead of --benchmark_name)")
     p.add_argument("--store", required=True, help="results JSON file (resumed if it exists)")
     p.add_argument("--dataset", help="a local dataset JSON file instead of the suite's dataset")
-    p.add_argument("--N", type=int, default=None, help="only the first N questions")
+    p.add_argument("--N", type=count, default=None, help="only the first N questions (N >= 1)")
     p.add_argument("--react", action="store_true", help="run the ReAct baseline instead")
     stream = p.add_mutually_exclusive_group()
     stream.add_argument("--stream", dest="stream", action="store_true", default=True, help="stream the plan (default)")
     stream.add_argument("--no_stream", dest="stream", action="store_false", help="wait for the whole plan before running it")
     p.add_argument("--logging", action="store_true", help="print each question's plan, answer and time")
-    p.add_argument("--model_type", default="openai", help="openai | azure | vllm | friendli | langchain | scripted")
+    p.add_argument(
+        "--model_type", default="openai", help="openai | azure | vllm | friendli | langchain | scripted (with --replies FILE)"
+    )
     p.add_argument("--model_name", default=None, help="model (default: the suite's default_model)")
-    p.add_argument("--vllm_port", type=int, default=None)
+    p.add_argument("--replies", metavar="FILE", default=None, help=REPLIES_HELP)
+    p.add_argument("--vllm_port", type=port, default=None)
     p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
     p.add_argument("--api_key", default=None, help="API key (default: the provider's environment variable)")
     p.add_argument("--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models")
     p.add_argument("--prompts", choices=("gpt", "llama"), default=None, help="prompt set (default: llama for --endpoint completions)")
     p.add_argument("--do_benchmark", action="store_true", help="also store per-phase timings of every run")
-    p.add_argument("--sleep_per_iter", type=float, default=0.0, help="seconds to wait after each question")
-    p.add_argument("--concurrency", type=int, default=1, help="questions in flight at once (1 = the paper's sequential timing)")
+    p.add_argument("--sleep_per_iter", type=nonnegative_seconds, default=0.0, help="seconds to wait after each question")
+    p.add_argument("--concurrency", type=count, default=1, help="questions in flight at once (1 = the paper's sequential timing)")
     p.add_argument("--wikipedia_url", default=None, help="MediaWiki api.php address (default: $LLMCOMPILER_WIKIPEDIA_URL or Wikipedia)")
     p.add_argument("--search_cache", default=None, help="SQLite file caching Wikipedia lookups across runs")
-    p.add_argument("--max_replans", type=int, default=None, help="override the suite's max_replans")
-    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per question")
+    p.add_argument("--max_replans", type=nonnegative_count, default=None, help="override the suite's max_replans")
+    p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed per question")
     p.add_argument("--no_progress", action="store_true", help="no progress line")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
@@ -61,7 +65,7 @@ def main(argv: Sequence[str] | None = None, *, configs_dir: Path | None = None, 
     try:
         return asyncio.run(_main(args, configs_dir))
     except KeyboardInterrupt:
-        print("interrupted; finished questions are in the store", file=sys.stderr)
+        print(f"interrupted; the questions that finished are in {args.store} (the same command resumes)", file=sys.stderr)
         return 130
     except (LLMCompilerError, ValueError, OSError) as exc:
         if args.debug:
@@ -90,25 +94,29 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
     from llmcompiler.evaluation.store import ResultStore
     from llmcompiler.evaluation.suite import ModelPool, SuiteContext, load_suite
     from llmcompiler.exceptions import ConfigurationError
+    from llmcompiler.llm.replies import scripted_models
 
-    if args.concurrency < 1:
-        raise ConfigurationError("--concurrency must be >= 1")
     suite = load_suite(_suite_spec(args, configs_dir))
-    model_name = args.model_name or suite.setting("default_model")
+    scripted = scripted_models(args.model_type, args.replies, react=args.react, name=args.model_name)
+    model_name = args.model_name or (scripted.name if scripted is not None else suite.setting("default_model"))
     llama = (args.prompts or ("llama" if args.endpoint == "completions" else "gpt")) == "llama"
 
-    models = ModelPool(
-        args.model_type,
-        model_name,
-        stream=args.stream,
-        base_url=args.base_url,
-        api_key=args.api_key,
-        vllm_port=args.vllm_port,
-        endpoint=args.endpoint,
-    )
+    if scripted is not None:
+        models: Any = scripted
+    else:
+        models = ModelPool(
+            args.model_type,
+            model_name,
+            stream=args.stream,
+            base_url=args.base_url,
+            api_key=args.api_key,
+            vllm_port=args.vllm_port,
+            endpoint=args.endpoint,
+        )
     planner = models.first()  # credentials are checked here, before any question
     wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
-    context = SuiteContext(model=planner, wikipedia_url=wikipedia_url, search_cache=args.search_cache)
+    tools_model = scripted.tools_model() if scripted is not None else planner
+    context = SuiteContext(model=tools_model, wikipedia_url=wikipedia_url, search_cache=args.search_cache)
     try:
         store = ResultStore(args.store)  # a corrupt store stops here, untouched
         dataset_spec = suite.setting("dataset")

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from llmcompiler._argparse import ArgumentParser
+from llmcompiler._argparse import ArgumentParser, count
 from llmcompiler.evaluation.report import compare, format_summary, summarize
 from llmcompiler.evaluation.store import StoreError, load_results
 
@@ -35,7 +35,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="results file to evaluate; give two (--file A B or --file A --file B) to compare",
     )
     parser.add_argument("--detail", action="store_true", help="print the wrong answers (id: answer <> label)")
-    parser.add_argument("--k", type=int, default=None, metavar="N", help="only the first N records of each file")
+    parser.add_argument("--k", type=count, default=None, metavar="N", help="only the first N records of each file (N >= 1)")
     return parser
 
 
@@ -49,8 +49,6 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     args = parser.parse_args(argv)
     if len(args.file) > 2:
         parser.error(f"--file takes one or two results files, got {len(args.file)}")
-    if args.k is not None and args.k < 1:
-        parser.error(f"--k must be at least 1, got {args.k}")
     err = parser.prog
     try:
         results = [load_results(path) for path in args.file]

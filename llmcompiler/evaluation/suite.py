@@ -23,12 +23,13 @@ import inspect
 import re
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmcompiler.exceptions import ConfigurationError
+from llmcompiler._imports import import_user_module
+from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
 
 
 @dataclass
@@ -77,15 +78,29 @@ class Suite:
         return getattr(module, "REACT_EXAMPLES", "")
 
     def tools(self, context: SuiteContext) -> list[Any]:
+        """The suite's tools; whatever goes wrong in the suite's code is one ConfigurationError
+        naming the file and the function (the original exception is its __cause__)."""
         module = self.modules["tools"]
+        where = getattr(module, "__file__", None) or f"{self.source}/tools.py"
         factory = getattr(module, "get_tools", None)
         if callable(factory):
-            wanted = inspect.signature(factory).parameters
-            tools = factory(context) if wanted else factory()
+            try:
+                wanted = inspect.signature(factory).parameters
+            except (TypeError, ValueError):  # a builtin or C callable has no signature: pass the context
+                wanted = True
+            call = "get_tools(context)" if wanted else "get_tools()"
+            try:
+                tools = factory(context) if wanted else factory()
+            except LLMCompilerError:
+                raise  # already one precise line (a missing key, a bad setting)
+            except Exception as exc:
+                raise ConfigurationError(f"{where}: {call} raised {type(exc).__name__}: {exc}") from exc
         elif hasattr(module, "TOOLS"):
-            tools = module.TOOLS
+            call, tools = "TOOLS", module.TOOLS
         else:
-            raise ConfigurationError(f"{self.source}/tools.py must define get_tools(context) or TOOLS")
+            raise ConfigurationError(f"{where} must define get_tools(context) or TOOLS")
+        if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
+            raise ConfigurationError(f"{where}: {call} must be a list of tools, not {type(tools).__name__}")
         return list(tools)
 
     def setting(self, key: str, default: Any = None) -> Any:
@@ -171,9 +186,11 @@ def load_suite(spec: str | Path) -> Suite:
         source = str(path)
     elif isinstance(spec, str) and _MODULE_PATH.fullmatch(spec):
         try:
-            package = importlib.import_module(spec)
+            package = import_user_module(spec)
         except ImportError as exc:
             raise ConfigurationError(f"cannot load the tool suite {spec!r}: not a folder, and {exc}") from exc
+        except Exception as exc:  # the user's package's __init__ ran and failed
+            raise ConfigurationError(f"the tool suite {spec!r} failed to load: {type(exc).__name__}: {exc}") from exc
         source = spec
     else:
         raise ConfigurationError(f"cannot load the tool suite {str(spec)!r}: no such folder")
@@ -206,7 +223,11 @@ def _package_for_folder(folder: Path) -> types.ModuleType:
         assert module_spec is not None and module_spec.loader is not None
         package = importlib.util.module_from_spec(module_spec)
         sys.modules[name] = package
-        module_spec.loader.exec_module(package)
+        try:
+            module_spec.loader.exec_module(package)
+        except Exception as exc:
+            del sys.modules[name]  # a fixed __init__.py is read again on the next load
+            raise ConfigurationError(f"{init} failed to load: {type(exc).__name__}: {exc}") from exc
     else:
         package = types.ModuleType(name)
         package.__path__ = [str(folder)]

@@ -12,11 +12,11 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from llmcompiler._imports import import_user_module
 from llmcompiler.exceptions import ConfigurationError, MissingCredentialsError
 from llmcompiler.llm.base import ChatModel
 from llmcompiler.llm.langchain import LangChainModel, is_langchain_chat_model
@@ -171,9 +171,12 @@ def _langchain(model_name: str | None, model: Any) -> ChatModel:
         )
     module_name, _, attribute = model_name.partition(":")
     try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"cannot load {model_name!r}: {exc}") from exc
+        target = getattr(import_user_module(module_name), attribute)  # found in the cwd, as `python -m` would
+    except Exception as exc:  # the user's module: anything may go wrong in it
+        raise ConfigurationError(f"cannot load {model_name!r}: {type(exc).__name__}: {exc}") from exc
     if not is_langchain_chat_model(target) and callable(target):
-        target = target()
+        try:
+            target = target()
+        except Exception as exc:
+            raise ConfigurationError(f"cannot load {model_name!r}: {attribute}() raised {type(exc).__name__}: {exc}") from exc
     return as_model(target)
