@@ -18,7 +18,7 @@ from typing import Any
 from llmcompiler._compat import TaskGroup
 from llmcompiler._compat import timeout as timeout_scope
 from llmcompiler._validate import positive_int, positive_seconds
-from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
+from llmcompiler.exceptions import ConfigurationError, LLMCompilerError, ModelTruncatedError
 from llmcompiler.llm.base import NO_USAGE, CallRecord, ChatModel, Message, Usage, call_sink, stream_call
 from llmcompiler.llm.pricing import Price, cost
 from llmcompiler.runtime import events as ev
@@ -279,7 +279,11 @@ class Run:
         stop: Sequence[str],
         on_text: Any,
     ) -> tuple[str, str | None]:
-        """Stream one model call; returns its text and an error message (None if it ended well)."""
+        """Stream one model call; returns its text and an error message (None if it ended well).
+
+        A reply cut at its token limit is an error too: its text is only the start of what
+        the model meant to write (callers must not parse it as whole).
+        """
         done = await stream_call(model, messages, stop=stop, on_text=on_text)
         self.emit(
             ev.ModelCall(
@@ -292,6 +296,9 @@ class Run:
                 error=done.error_text,
             )
         )
+        if isinstance(done.error, ModelTruncatedError):  # the callers' messages name the role
+            limit = "the server's token limit" if done.error.limit is None else f"max_tokens={done.error.limit}"
+            return done.text, f"its reply was cut at {limit}; raise max_tokens (--max_tokens)"
         return done.text, done.error_text
 
     # -- result ------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 A model streams text for a list of messages and optional stop sequences, then reports
 usage. In code: `model.stream(messages, stop=[...])` is an async iterator that yields `str`
-chunks and, as its very last item, one `Usage`. Consumers that only want the text use
-`complete()`. Timing is not measured here: the agents record it as run events.
+chunks and, as its very last item, one `Usage`. A reply cut at the model's token limit
+yields its text and usage and then raises `ModelTruncatedError`: it must not be taken for a
+whole reply. Consumers that only want the text use `complete()`. Timing is not measured
+here: the agents record it as run events.
 
 Chat backends send the messages as they are; completion-style (non-chat) backends flatten
 them with `flatten_messages`.
@@ -62,6 +64,13 @@ class Usage:
 
 
 NO_USAGE = Usage(0, 0, 0)
+
+# The completion limit every HTTP request names when none was given: servers' own defaults
+# differ wildly (llama.cpp's and vLLM's completions endpoints stop after 16 tokens).
+DEFAULT_MAX_TOKENS = 1024
+# Per role, for the command line's models: a plan with thoughts runs to several hundred
+# tokens; a joiner decision or a ReAct step is a thought and one action.
+ROLE_MAX_TOKENS = {"planner": 1024, "joiner": 512, "react": 512}
 
 
 @runtime_checkable

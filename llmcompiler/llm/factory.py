@@ -8,6 +8,10 @@
 | friendli | FRIENDLI_TOKEN | FRIENDLI_BASE_URL or https://api.friendli.ai/serverless/v1 |
 | langchain | `model_name` "module:attribute" naming a BaseChatModel (or a factory of one), or `model=` an instance | - |
 | scripted | `replies=` (see ScriptedModel) | - |
+
+Every OpenAI-compatible request names its `max_tokens` (`DEFAULT_MAX_TOKENS` when none is
+given), since llama.cpp and vLLM stop completions at 16 tokens without one. A langchain
+model keeps its own limit; a scripted one simulates `max_tokens` when given.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from llmcompiler._imports import import_user_module
+from llmcompiler._validate import positive_int
 from llmcompiler.exceptions import ConfigurationError, MissingCredentialsError
 from llmcompiler.llm.base import ChatModel
 from llmcompiler.llm.langchain import LangChainModel, is_langchain_chat_model
@@ -46,6 +51,8 @@ def get_model(
     request_timeout: float = 120.0,
     regex: str | None = None,
     structured_field: str = "structured_outputs",
+    grammar: str | None = None,
+    system_role: bool = True,
     extra_body: Mapping[str, Any] | None = None,
     model: Any = None,
     **scripted: Any,
@@ -56,13 +63,28 @@ def get_model(
     70B on vLLM). `regex` constrains the output on vLLM with its structured-output request
     fields (use `llmcompiler.plan.plan_regex(tools)` for a planner); `structured_field`
     picks the request format: "structured_outputs" (vLLM >= 0.10) or "guided_regex"
-    (older servers). It is sent only when given.
+    (older servers). It is sent only when given. `grammar` is a GBNF grammar sent as
+    llama.cpp's `grammar` request field (use `llmcompiler.plan.plan_gbnf(tools)`), on any
+    OpenAI-compatible type.
+
+    `max_tokens` (a positive int) is sent with every request; None sends
+    `DEFAULT_MAX_TOKENS`. `system_role=False` moves the system message's text into the
+    first user message, for chat templates that drop or reject a system role (Gemma's in
+    llama-cpp-python).
     """
     kind = (model_type or "").strip().lower()
     if kind not in MODEL_TYPES:
         raise ConfigurationError(f"unknown model_type {model_type!r}; valid: {', '.join(MODEL_TYPES)}")
+    if max_tokens is not None:
+        positive_int("max_tokens", max_tokens)
+    if kind in ("scripted", "langchain") and (regex is not None or grammar is not None):
+        raise ConfigurationError(
+            f"constrained output (regex or grammar) needs an OpenAI-compatible server, not model_type {kind!r}"
+        )
+    if not system_role and kind in ("scripted", "langchain"):
+        raise ConfigurationError(f"system_role=False is for OpenAI-compatible servers, not model_type {kind!r}")
     if kind == "scripted":
-        return ScriptedModel(**scripted)
+        return ScriptedModel(**{"max_tokens": max_tokens, **scripted})
     if scripted:
         raise ConfigurationError(f"unexpected options for {kind}: {', '.join(sorted(scripted))}")
     if kind == "langchain":
@@ -79,6 +101,10 @@ def get_model(
         if structured_field not in STRUCTURED_FIELDS:
             raise ConfigurationError(f"structured_field must be one of {', '.join(STRUCTURED_FIELDS)}")
         body.update({"structured_outputs": {"regex": regex}} if structured_field == "structured_outputs" else {"guided_regex": regex})
+    if grammar is not None:
+        if not isinstance(grammar, str) or not grammar.strip():
+            raise ConfigurationError("grammar must be the text of a GBNF grammar")
+        body["grammar"] = grammar
     common = dict(max_retries=0, timeout=request_timeout)  # retries are ours: see openai_compat
     key_variable: str | None
     if kind == "openai":
@@ -114,6 +140,7 @@ def get_model(
         max_tokens=max_tokens,
         stream=stream,
         extra_body=body or None,
+        system_role=system_role,
         retry=RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay),
         provider=kind,
         key_variable=key_variable,

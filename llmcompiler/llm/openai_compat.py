@@ -3,12 +3,23 @@
 `OpenAIModel` adapts one client and one model name to the `ChatModel` protocol, on the chat
 endpoint (messages) or the completions endpoint (non-chat base models: the messages are
 flattened into one prompt). Text streams with `stream_options={"include_usage": True}`, so
-usage comes from the provider's final chunk; a provider that reports none is counted.
+usage comes from the provider's final chunk; a provider that reports none is counted
+offline and the usage is marked estimated.
+
+Every request names its `max_tokens` (`DEFAULT_MAX_TOKENS` when none is given): without
+one, llama.cpp's and vLLM's completions endpoints stop after 16 tokens. How the reply ended
+is checked, not assumed: a reply cut for length (`finish_reason: "length"`) yields its text
+and usage and then raises `ModelTruncatedError`, so a half-written plan is never taken for a
+whole one; a stream that ends without any finish reason (no `[DONE]`: the SDK ends such a
+stream quietly) raises `ModelStreamError`.
+
+`system_role=False` sends the system message's text at the start of the next user message,
+for chat templates that drop or reject the system role (Gemma's in llama-cpp-python).
 
 Retries are ours (the SDK's own are switched off, so nothing retries twice): HTTP 408,
 409, 429 and 5xx and dropped connections are retried with exponential backoff and full
-jitter, honouring `Retry-After` / `retry-after-ms`. Only an attempt that has not yielded any
-text yet is retried. **A stream that breaks after text has been yielded fails the call with
+jitter, honouring `Retry-After` / `retry-after-ms`, and so is a stream that ended without a
+finish reason. Only an attempt that has not yielded any text yet is retried. **A stream that breaks after text has been yielded fails the call with
 `ModelStreamError`** instead of being replayed: the planner's tasks may already be running,
 and feeding a second, different plan into the same parser would corrupt the run. The run
 then ends with a clear error and keeps what already ran. Other 4xx errors fail at once.
@@ -26,8 +37,16 @@ from typing import Any, Literal
 
 import openai
 
-from llmcompiler.exceptions import ModelConnectionError, ModelError, ModelHTTPError, ModelStreamError
-from llmcompiler.llm.base import Message, Usage, flatten_messages
+from llmcompiler._validate import positive_int
+from llmcompiler.exceptions import (
+    ConfigurationError,
+    ModelConnectionError,
+    ModelError,
+    ModelHTTPError,
+    ModelStreamError,
+    ModelTruncatedError,
+)
+from llmcompiler.llm.base import DEFAULT_MAX_TOKENS, Message, Usage, flatten_messages
 from llmcompiler.llm.tokens import counted_usage
 
 Endpoint = Literal["chat", "completions"]
@@ -35,6 +54,10 @@ Endpoint = Literal["chat", "completions"]
 _RETRY_STATUSES = frozenset({408, 409, 429}) | frozenset(range(500, 600))
 # Transport errors that may escape the SDK while a stream is being read.
 _TRANSPORT_MODULES = ("httpx", "httpcore", "httpx2", "h11", "h2", "anyio")
+
+
+class _NoFinishReason(Exception):
+    """The server ended a stream without saying why (no finish reason, no [DONE])."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +76,11 @@ class RetryPolicy:
 
 
 class OpenAIModel:
-    """A `ChatModel` over an `openai.AsyncOpenAI` (or `AsyncAzureOpenAI`) client."""
+    """A `ChatModel` over an `openai.AsyncOpenAI` (or `AsyncAzureOpenAI`) client.
+
+    `max_tokens`: the completion limit sent with every request (None: `DEFAULT_MAX_TOKENS`).
+    `system_role`: False merges system messages into the next user message.
+    """
 
     def __init__(
         self,
@@ -66,12 +93,14 @@ class OpenAIModel:
         stream: bool = True,
         include_usage: bool = True,
         extra_body: Mapping[str, Any] | None = None,
+        system_role: bool = True,
         retry: RetryPolicy = RetryPolicy(),
         provider: str = "openai",
         key_variable: str | None = None,
     ) -> None:
         if endpoint not in ("chat", "completions"):
-            raise ValueError(f"endpoint must be 'chat' or 'completions', not {endpoint!r}")
+            raise ConfigurationError(f"endpoint must be 'chat' or 'completions', not {endpoint!r}")
+        max_tokens = positive_int("max_tokens", DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens)
         self.client = client
         self.model = model
         self.name = model
@@ -81,6 +110,7 @@ class OpenAIModel:
         self.streaming = stream
         self.include_usage = include_usage
         self.extra_body = dict(extra_body) if extra_body else None
+        self.system_role = system_role
         self.retry = retry
         self.provider = provider
         self.key_variable = key_variable
@@ -102,11 +132,15 @@ class OpenAIModel:
                         produced = True
                     yield item
                 return
+            except ModelTruncatedError:
+                raise  # a whole reply, just too long: asking again would cut it again
             except Exception as exc:
                 if produced:
-                    raise ModelStreamError(
-                        f"{self.provider} stream for {self.model!r} broke after it had started: {_describe(exc)}"
-                    ) from exc
+                    if isinstance(exc, _NoFinishReason):
+                        what = f"ended without a finish reason after it had started ({exc})"
+                    else:
+                        what = f"broke after it had started: {_describe(exc)}"
+                    raise ModelStreamError(f"{self.provider} stream for {self.model!r} {what}") from exc
                 retryable, retry_after = _classify(exc)
                 if not retryable or attempt >= self.retry.max_retries:
                     raise self._translate(exc, attempt) from exc
@@ -118,13 +152,13 @@ class OpenAIModel:
     def _request(self, messages: Sequence[Message], stop: Sequence[str]) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "stream": self.streaming}
         if self.endpoint == "chat":
-            request["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+            sent = messages if self.system_role else without_system_role(messages)
+            request["messages"] = [{"role": m.role, "content": m.content} for m in sent]
         else:
             request["prompt"] = flatten_messages(messages)
         if self.temperature is not None:
             request["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            request["max_tokens"] = self.max_tokens
+        request["max_tokens"] = self.max_tokens
         if stop:
             request["stop"] = list(stop)
         if self.streaming and self.include_usage:
@@ -138,8 +172,12 @@ class OpenAIModel:
         response = await api.create(**self._request(messages, stop))
         parts: list[str] = []
         usage: Usage | None = None
+        finish: str | None = None
         if not self.streaming:
-            text = _text_of(response.choices[0], self.endpoint) if response.choices else ""
+            # a whole JSON body arrived, so a missing finish reason is the server's style, not a cut
+            choice = response.choices[0] if response.choices else None
+            text = _text_of(choice, self.endpoint) if choice is not None else ""
+            finish = getattr(choice, "finish_reason", None)
             usage = _usage_of(response)
             if text:
                 parts.append(text)
@@ -154,9 +192,18 @@ class OpenAIModel:
                             if text:
                                 parts.append(text)
                                 yield text
+                            finish = choice.finish_reason or finish
             finally:
                 await response.close()
+            if finish is None:
+                raise _NoFinishReason("the server closed it with no [DONE]")
         yield usage if usage is not None else counted_usage(messages, "".join(parts), self.model)
+        if finish == "length":
+            raise ModelTruncatedError(
+                f"{self.provider} model {self.model!r}: the reply was cut at max_tokens={self.max_tokens} "
+                "(finish_reason: length)",
+                limit=self.max_tokens,
+            )
 
     def _translate(self, exc: Exception, retries: int) -> ModelError:
         tried = f" (after {retries} retries)" if retries else ""
@@ -172,7 +219,31 @@ class OpenAIModel:
             return ModelHTTPError(f"{where}: HTTP {status}{tried}: {message}", status=status)
         if isinstance(exc, openai.APIConnectionError) or _is_transport_error(exc):
             return ModelConnectionError(f"{where}: {_describe(exc)}{tried}")
+        if isinstance(exc, _NoFinishReason):
+            return ModelStreamError(f"{where}: the stream ended without a finish reason{tried} ({exc})")
         return ModelError(f"{where}: {_describe(exc)}")
+
+
+def without_system_role(messages: Sequence[Message]) -> list[Message]:
+    """The messages with every system message's text moved to the start of the next user
+    message (or sent as a user message when none follows), for chat templates without a
+    system role. The plain blank-line join assumes nothing about any template."""
+    out: list[Message] = []
+    pending: list[str] = []
+    for message in messages:
+        if message.role == "system":
+            pending.append(message.content)
+            continue
+        if pending and message.role == "user":
+            message = Message("user", "\n\n".join([*pending, message.content]))
+            pending = []
+        elif pending:
+            out.append(Message("user", "\n\n".join(pending)))
+            pending = []
+        out.append(message)
+    if pending:
+        out.append(Message("user", "\n\n".join(pending)))
+    return out
 
 
 def _text_of(choice: Any, endpoint: Endpoint) -> str:
@@ -216,7 +287,7 @@ def _classify(exc: Exception) -> tuple[bool, float | None]:
     """Whether a failed attempt may be retried, and the server's Retry-After in seconds."""
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in _RETRY_STATUSES, _retry_after(exc.response.headers)
-    if isinstance(exc, openai.APIConnectionError) or _is_transport_error(exc):
+    if isinstance(exc, (openai.APIConnectionError, _NoFinishReason)) or _is_transport_error(exc):
         return True, None
     return False, None
 

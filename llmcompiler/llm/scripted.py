@@ -11,6 +11,10 @@ Latency is simulated against the loop's clock: the first chunk arrives `ttft` se
 the call, then chunks of `chunk_tokens` word-sized tokens at `tokens_per_second`. Timing is
 computed from the call's start, so sleeps do not accumulate drift. Without a speed, chunks
 still arrive one event-loop turn apart, as they would from a socket.
+
+`max_tokens` simulates a server's completion limit: a longer reply streams its first
+`max_tokens` word-sized tokens and its usage, then raises `ModelTruncatedError`, as an
+HTTP backend does on `finish_reason: length`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from llmcompiler._validate import non_negative_seconds, positive_int, positive_number
-from llmcompiler.exceptions import ConfigurationError, ScriptExhaustedError
+from llmcompiler.exceptions import ConfigurationError, ModelTruncatedError, ScriptExhaustedError
 from llmcompiler.llm.base import Message, Usage, cut_at_stop, estimate_tokens, split_tokens
 
 
@@ -48,12 +52,14 @@ class ScriptedModel:
         ttft: float = 0.0,
         tokens_per_second: float | None = None,
         chunk_tokens: int = 1,
+        max_tokens: int | None = None,
         name: str = "scripted",
     ) -> None:
         # NaN passes `< 0` and `<= 0` alike: the checks below name it instead
         ttft = non_negative_seconds("ScriptedModel ttft", ttft)
         tokens_per_second = positive_number("ScriptedModel tokens_per_second", tokens_per_second, allow_none=True)
         chunk_tokens = positive_int("ScriptedModel chunk_tokens", chunk_tokens)
+        self.max_tokens = positive_int("ScriptedModel max_tokens", max_tokens, allow_none=True)
         if isinstance(replies, (str, Reply)):
             replies = [replies]
         self._replies = replies
@@ -93,6 +99,9 @@ class ScriptedModel:
         reply = await self._next_reply(messages)
         text, _ = cut_at_stop(reply.text, stop)
         tokens = split_tokens(text)
+        cut = self.max_tokens is not None and len(tokens) > self.max_tokens
+        if cut:
+            tokens = tokens[: self.max_tokens]
         if reply.error is not None and not tokens:
             await self._wait_until(loop, start + self.ttft)
             raise reply.error
@@ -102,10 +111,14 @@ class ScriptedModel:
                 arrival += first / self.tokens_per_second
             await self._wait_until(loop, arrival)
             yield "".join(tokens[first : first + self.chunk_tokens])
-        if reply.error is not None:
+        if reply.error is not None and not cut:  # the cut comes first, as on a real server
             raise reply.error
         prompt = sum(estimate_tokens(m.content) for m in messages)
         yield Usage(prompt, len(tokens))
+        if cut:
+            raise ModelTruncatedError(
+                f"scripted model {self.name!r}: the reply was cut at max_tokens={self.max_tokens}", limit=self.max_tokens
+            )
 
     @staticmethod
     async def _wait_until(loop: asyncio.AbstractEventLoop, when: float) -> None:

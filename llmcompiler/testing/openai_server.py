@@ -52,17 +52,22 @@ request's model, or from the ``None`` queue when that one is empty. A reply is:
 * `HTTPError`: an HTTP error with an OpenAI-style JSON body;
 * `Break`: streams ``text_before`` and then closes the connection in the middle of the
   body, so the client sees a broken stream rather than a clean end;
+* `Unfinished`: streams ``text_before`` and then ends the body cleanly, but without a
+  finish reason, a usage chunk or ``[DONE]`` (what a proxy or a crashed worker can do);
 * a callable taking the request's JSON body and returning one of the above.
 
 The request's ``stop`` (string or list) cuts the text before the earliest stop string
 (finish reason ``"stop"``); ``max_tokens`` / ``max_completion_tokens`` truncate it to
-that many tokens (finish reason ``"length"``). With ``stream_options:
-{"include_usage": true}`` every chunk carries ``"usage": null`` and a last chunk with no
-choices carries the usage. ``n``, ``logprobs``, ``tools`` and the like are ignored:
+that many tokens (finish reason ``"length"``). A request without either gets the server's
+``default_max_tokens`` (None: no limit; 16 is what llama.cpp's and vLLM's completions
+endpoints do). With ``stream_options: {"include_usage": true}`` every chunk carries
+``"usage": null`` and a last chunk with no choices carries the usage; ``usage=False``
+makes the server send no usage at all, streamed or not, as some servers do. ``n``, ``logprobs``, ``tools`` and the like are ignored:
 there is always exactly one choice of plain text.
 
 Every request, rejected ones included, is recorded in ``server.requests`` before it is
-answered. A request rejected for its key, its URL or its body does not use up a reply.
+answered, with its whole JSON body (fields a client adds with ``extra_body``, such as
+llama.cpp's ``grammar``, included). A request rejected for its key, its URL or its body does not use up a reply.
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ __all__ = [
     "RecordedRequest",
     "Reply",
     "Text",
+    "Unfinished",
     "tokenize",
 ]
 
@@ -142,7 +148,19 @@ class Break:
     text_before: str = ""
 
 
-Reply = Union[str, Text, HTTPError, Break, Callable[[dict], Any]]
+@dataclass(frozen=True)
+class Unfinished:
+    """Stream ``text_before``, then end the body cleanly with no finish reason and no ``[DONE]``.
+
+    Unlike `Break` the HTTP response is complete, so a client sees no transport error,
+    only a stream that stopped before saying why. A non-streaming request gets its text
+    with ``"finish_reason": null``.
+    """
+
+    text_before: str = ""
+
+
+Reply = Union[str, Text, HTTPError, Break, Unfinished, Callable[[dict], Any]]
 """What `OpenAIServer.script` accepts: a callable gets the request's JSON body and
 returns one of the other kinds."""
 
@@ -219,6 +237,9 @@ def _format_seconds(seconds: float) -> str:
     return str(int(seconds)) if float(seconds).is_integer() else repr(float(seconds))
 
 
+_REPLY_TYPES = (str, Text, HTTPError, Break, Unfinished)
+
+
 class _Reject(Exception):
     """Raised inside a handler to answer with an `HTTPError`."""
 
@@ -245,13 +266,25 @@ class OpenAIServer(LoopbackServer):
     ``api_key``: the key clients must send (None accepts any key or none).
     ``chunk_delay``: seconds to wait before each streamed token chunk, unless a `Text`
     sets its own ``delay``.
+    ``default_max_tokens``: the completion limit of a request that names none (None: no
+    limit; 16 mimics llama.cpp and vLLM). ``usage``: False sends no usage, even when
+    the request asks for it.
 
     Use it as ``async with OpenAIServer() as server:``, or call `start` and `close`.
     """
 
-    def __init__(self, api_key: str | None = None, chunk_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        chunk_delay: float = 0.0,
+        *,
+        default_max_tokens: int | None = None,
+        usage: bool = True,
+    ) -> None:
         self.api_key = api_key
         self.chunk_delay = chunk_delay
+        self.default_max_tokens = default_max_tokens
+        self.usage = usage
         self.requests: list[RecordedRequest] = []
         self._queues: dict[str | None, deque[Reply]] = {}
         super().__init__()
@@ -261,7 +294,7 @@ class OpenAIServer(LoopbackServer):
     def script(self, model: str | None, *replies: Reply) -> OpenAIServer:
         """Queue ``replies`` for ``model`` (None: for any model without replies of its own)."""
         for reply in replies:
-            if not isinstance(reply, (str, Text, HTTPError, Break)) and not callable(reply):
+            if not isinstance(reply, _REPLY_TYPES) and not callable(reply):
                 raise TypeError(f"not a scripted reply: {reply!r}")
         self._queues.setdefault(model, deque()).extend(replies)
         return self
@@ -394,7 +427,7 @@ class OpenAIServer(LoopbackServer):
         reply = self._next_reply(model)
         if reply is None:
             raise _Reject(HTTPError(400, f"no scripted reply left for model '{model}'"))
-        if callable(reply) and not isinstance(reply, (str, Text, HTTPError, Break)):
+        if callable(reply) and not isinstance(reply, _REPLY_TYPES):
             try:
                 reply = reply(body)
             except Exception as exc:  # a bug in the test's callable: tell the client
@@ -403,10 +436,18 @@ class OpenAIServer(LoopbackServer):
             reply = Text(reply)
         if isinstance(reply, HTTPError):
             return self._error_response(reply)
-        if not isinstance(reply, (Text, Break)):
+        if not isinstance(reply, (Text, Break, Unfinished)):
             raise _Reject(HTTPError(500, f"scripted reply callable returned {reply!r}, not a reply"))
 
-        completion = _Completion(body, model, chat=chat, reply=reply, chunk_delay=self.chunk_delay)
+        completion = _Completion(
+            body,
+            model,
+            chat=chat,
+            reply=reply,
+            chunk_delay=self.chunk_delay,
+            default_max_tokens=self.default_max_tokens,
+            usage=self.usage,
+        )
         if body.get("stream"):
             return await completion.stream(request)
         return await completion.respond(request)
@@ -427,18 +468,31 @@ def _stop_strings(stop: Any) -> list[str]:
 class _Completion:
     """One answer to one request: the text after stop and max_tokens, and its wire format."""
 
-    def __init__(self, body: dict, model: str, *, chat: bool, reply: Text | Break, chunk_delay: float) -> None:
+    def __init__(
+        self,
+        body: dict,
+        model: str,
+        *,
+        chat: bool,
+        reply: Text | Break | Unfinished,
+        chunk_delay: float,
+        default_max_tokens: int | None,
+        usage: bool,
+    ) -> None:
         self.model = model
         self.chat = chat
         self.broken = isinstance(reply, Break)
+        self.unfinished = isinstance(reply, Unfinished)
+        self.send_usage = usage
         self.id = f"chatcmpl-{uuid.uuid4().hex[:24]}" if chat else f"cmpl-{uuid.uuid4().hex[:24]}"
         self.created = int(time.time())
         stream_options = body.get("stream_options")
-        self.include_usage = isinstance(stream_options, Mapping) and bool(stream_options.get("include_usage"))
+        asked = isinstance(stream_options, Mapping) and bool(stream_options.get("include_usage"))
+        self.include_usage = asked and usage
 
-        if isinstance(reply, Break):
+        if isinstance(reply, (Break, Unfinished)):
             self.tokens = tokenize(reply.text_before)
-            self.finish_reason = "stop"
+            self.finish_reason: str | None = None if self.unfinished else "stop"
             self.delay = chunk_delay
             prompt_override = completion_override = None
         else:
@@ -448,6 +502,8 @@ class _Completion:
                 text, self.finish_reason = text[: min(cuts)], "stop"
             self.tokens = tokenize(text)
             max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+            if max_tokens is None:
+                max_tokens = default_max_tokens
             if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and len(self.tokens) > max_tokens:
                 self.tokens = self.tokens[: max(max_tokens, 0)]
                 self.finish_reason = "length"
@@ -516,6 +572,9 @@ class _Completion:
             if self.broken:
                 _drop_connection(request)
                 return response
+            if self.unfinished:
+                await response.write_eof()
+                return response
             await send(self._chunk(self._choice("", self.finish_reason)))
             if self.include_usage:
                 await send(self._chunk(None))
@@ -543,8 +602,9 @@ class _Completion:
             "created": self.created,
             "model": self.model,
             "choices": [choice],
-            "usage": self.usage,
         }
+        if self.send_usage:
+            body["usage"] = self.usage
         data = json.dumps(body).encode()
         if not self.broken:
             return web.Response(body=data, content_type="application/json", headers={"x-request-id": _request_id()})
