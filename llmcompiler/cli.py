@@ -27,6 +27,7 @@ from typing import Any
 
 from llmcompiler._argparse import ArgumentParser, nonnegative_count, port, positive_number, positive_seconds
 from llmcompiler.llm.replies import REPLIES_HELP
+from llmcompiler.evaluation.bench import add_model_flags
 from llmcompiler.exceptions import LLMCompilerError
 
 USAGE = """\
@@ -107,6 +108,7 @@ def _ask_parser() -> argparse.ArgumentParser:
     p.add_argument("--api_key", default=None)
     p.add_argument("--vllm_port", type=port, default=None)
     p.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
+    add_model_flags(p)
     p.add_argument("--wikipedia_url", default=None)
     p.add_argument("--max_replans", type=nonnegative_count, default=None)
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed for the run")
@@ -181,6 +183,9 @@ async def _ask_async(options: argparse.Namespace, question: str, events: list[An
             api_key=options.api_key,
             vllm_port=options.vllm_port,
             endpoint=options.endpoint,
+            react=options.react,
+            max_tokens=options.max_tokens,
+            system_role=not options.no_system_role,
         )
     planner = models.first()
     wikipedia_url = options.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL")
@@ -195,6 +200,7 @@ async def _ask_async(options: argparse.Namespace, question: str, events: list[An
             examples=not options.tools,
             max_replans=options.max_replans,
             timeout=options.timeout,
+            plan_grammar=options.plan_grammar,
         )
         if options.verbose:
             from llmcompiler.view import make_view

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler._argparse import ArgumentParser, count, nonnegative_count, nonnegative_seconds, port, positive_seconds
+from llmcompiler.evaluation.suite import PLAN_GRAMMARS
 from llmcompiler.exceptions import LLMCompilerError
 from llmcompiler.llm.replies import REPLIES_HELP
 
@@ -48,6 +49,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--api_key", default=None, help="API key (default: the provider's environment variable)")
     p.add_argument("--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models")
     p.add_argument("--prompts", choices=("gpt", "llama"), default=None, help="prompt set (default: llama for --endpoint completions)")
+    add_model_flags(p)
     p.add_argument("--do_benchmark", action="store_true", help="also store per-phase timings of every run")
     p.add_argument("--sleep_per_iter", type=nonnegative_seconds, default=0.0, help="seconds to wait after each question")
     p.add_argument("--concurrency", type=count, default=1, help="questions in flight at once (1 = the paper's sequential timing)")
@@ -58,6 +60,27 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--no_progress", action="store_true", help="no progress line")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
+
+
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    """The flags for models served over HTTP, shared by `ask` and `bench`."""
+    p.add_argument(
+        "--max_tokens",
+        type=count,
+        default=None,
+        help="completion limit of every model call (default: planner 1024, joiner and ReAct 512); always sent",
+    )
+    p.add_argument(
+        "--plan_grammar",
+        choices=PLAN_GRAMMARS,
+        default="off",
+        help="constrain the planner to the plan format: vllm (structured-output regex) or gbnf (llama.cpp grammar)",
+    )
+    p.add_argument(
+        "--no_system_role",
+        action="store_true",
+        help="send the instructions in the first user message, for chat templates that drop the system role (Gemma)",
+    )
 
 
 def main(argv: Sequence[str] | None = None, *, configs_dir: Path | None = None, prog: str | None = None) -> int:
@@ -112,6 +135,9 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             api_key=args.api_key,
             vllm_port=args.vllm_port,
             endpoint=args.endpoint,
+            react=args.react,
+            max_tokens=args.max_tokens,
+            system_role=not args.no_system_role,
         )
     planner = models.first()  # credentials are checked here, before any question
     wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
@@ -128,7 +154,14 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             examples = examples[: args.N]
         tools = suite.tools(context)
         agent = suite.build_agent(
-            tools, models, react=args.react, llama=llama, max_replans=args.max_replans, timeout=args.timeout, stream=args.stream
+            tools,
+            models,
+            react=args.react,
+            llama=llama,
+            max_replans=args.max_replans,
+            timeout=args.timeout,
+            stream=args.stream,
+            plan_grammar=args.plan_grammar,
         )
         method = "react" if args.react else "llmcompiler"
         label = "ReAct" if args.react else "LLMCompiler"

@@ -117,12 +117,20 @@ class Suite:
         max_replans: int | None = None,
         timeout: float | None = None,
         stream: bool = True,
+        plan_grammar: str = "off",
     ) -> Any:
         """LLMCompiler (planner and joiner from `models`) or ReAct with this suite's settings.
 
         `examples=False` leaves the suite's in-context examples out (tools from elsewhere).
+        `plan_grammar` constrains the planner alone to the plan format over these tools:
+        "vllm" sends `plan_regex(tools)` as vLLM's structured output, "gbnf" sends
+        `plan_gbnf(tools)` as llama.cpp's `grammar`; the joiner and ReAct are never
+        constrained.
         """
         from llmcompiler.agents import LLMCompiler, ReActAgent
+
+        if plan_grammar not in PLAN_GRAMMARS:
+            raise ConfigurationError(f"plan_grammar must be one of {', '.join(PLAN_GRAMMARS)}, not {plan_grammar!r}")
 
         if react:
             return ReActAgent(
@@ -133,9 +141,15 @@ class Suite:
                 timeout=timeout,
             )
         planner_examples, joiner_examples = self.prompts(llama=llama) if examples else ("", "")
+        if plan_grammar == "off":
+            planner = models.first()
+        elif isinstance(models, ModelPool):  # its own model: first() also serves the tools
+            planner = models.new("planner", **_grammar_options(plan_grammar, tools))
+        else:
+            raise ConfigurationError(f"--plan_grammar {plan_grammar} needs a model served over HTTP, not scripted replies")
         return LLMCompiler(
             tools=tools,
-            planner=models.first(),
+            planner=planner,
             joiner=models.new(),
             planner_examples=planner_examples,
             joiner_examples=joiner_examples,
@@ -145,26 +159,54 @@ class Suite:
         )
 
 
+PLAN_GRAMMARS = ("off", "vllm", "gbnf")
+
+
+def _grammar_options(kind: str, tools: list[Any]) -> dict[str, str]:
+    """`get_model` options constraining a planner to plans over `tools` (the run's own)."""
+    from llmcompiler.plan.grammar import plan_gbnf, plan_regex
+    from llmcompiler.tools import as_tools
+
+    names = list(as_tools(tools))
+    return {"regex": plan_regex(names)} if kind == "vllm" else {"grammar": plan_gbnf(names)}
+
+
 class ModelPool:
     """Models opened with one set of `get_model` options, closed together by `aclose`.
+
+    `first()` is the planner (the ReAct model with `react=True`), also the model tools ask;
+    `new(role)` opens another one, a joiner unless told otherwise, with `overrides` on top
+    of the pool's options. Each role gets its own completion limit: `max_tokens` for all of
+    them, or when None the role's `ROLE_MAX_TOKENS`.
 
     Opening the first model checks the credentials, so a missing key stops a command before
     any work is done.
     """
 
-    def __init__(self, model_type: str, model_name: str | None, **options: Any) -> None:
+    def __init__(
+        self, model_type: str, model_name: str | None, *, react: bool = False, max_tokens: int | None = None, **options: Any
+    ) -> None:
         self._args = (model_type, model_name)
+        self._first_role = "react" if react else "planner"
+        self._max_tokens = max_tokens
         self._options = options
         self._models: list[Any] = []
+        self._first: Any = None
 
-    def new(self) -> Any:
+    def new(self, role: str = "joiner", **overrides: Any) -> Any:
         from llmcompiler.llm import get_model
+        from llmcompiler.llm.base import ROLE_MAX_TOKENS
 
-        self._models.append(get_model(*self._args, **self._options))
+        limit = self._max_tokens if self._max_tokens is not None else ROLE_MAX_TOKENS.get(role)
+        self._models.append(get_model(*self._args, **{**self._options, "max_tokens": limit, **overrides}))
         return self._models[-1]
 
     def first(self) -> Any:
-        return self._models[0] if self._models else self.new()
+        """The same model on every call (not whichever was opened first: that may be a
+        planner with a grammar, which tools must not get)."""
+        if self._first is None:
+            self._first = self.new(self._first_role)
+        return self._first
 
     async def aclose(self) -> None:
         for model in self._models:
