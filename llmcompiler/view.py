@@ -132,14 +132,17 @@ class RunState:
     round: int = 0  # the planner's round, or ReAct's step
     model_busy: str | None = None  # "planner", "joiner" or None
     planner_tokens: int = 0  # chunks streamed in this round (exact count once reported)
+    planner_estimated: bool = False  # the reported count is our estimate: the server sent none
     planner_seconds: float | None = None
     joiner_tokens: int = 0
+    joiner_estimated: bool = False
     tasks_in_round: int = 0
     rows: list[TaskRow | Separator | Decision] = field(default_factory=list)
     latest: dict[int, TaskRow] = field(default_factory=dict)  # a reused id: events go to the latest row
     input_tokens: int = 0
     output_tokens: int = 0
     model_calls: int = 0
+    estimated: bool = False  # some call's usage was counted by us, not reported
     finished: bool = False
     answer: str = ""
     error: str | None = None
@@ -174,6 +177,7 @@ class RunState:
             self.round = event.round
             self.model_busy = "planner"
             self.planner_tokens = 0
+            self.planner_estimated = False
             self.planner_seconds = None
             self.tasks_in_round = 0
         elif isinstance(event, ev.PlannerToken):
@@ -182,14 +186,17 @@ class RunState:
             self.model_calls += 1
             self.input_tokens += event.usage.input_tokens
             self.output_tokens += event.usage.output_tokens
+            self.estimated = self.estimated or event.usage.estimated
             if event.role == "react":
                 self.agent = "react"
             elif event.role in ("planner", "joiner") and self.agent is None:
                 self.agent = "llmcompiler"
             if event.role in ("planner", "react") and event.usage.output_tokens:
                 self.planner_tokens = event.usage.output_tokens
+                self.planner_estimated = event.usage.estimated
             if event.role == "joiner" and event.usage.output_tokens:
                 self.joiner_tokens = event.usage.output_tokens
+                self.joiner_estimated = event.usage.estimated
         elif isinstance(event, ev.PlannerFinished):
             self.model_busy = None
         elif isinstance(event, ev.TaskParsed):
@@ -223,6 +230,7 @@ class RunState:
         elif isinstance(event, ev.JoinerStarted):
             self.model_busy = "joiner"
             self.joiner_tokens = 0
+            self.joiner_estimated = False
         elif isinstance(event, ev.JoinerToken):
             self.joiner_tokens += 1
         elif isinstance(event, ev.JoinerFinished):
@@ -239,12 +247,23 @@ class RunState:
     def round_word(self) -> str:
         return "step" if self.react else "plan"
 
+    @property
+    def planner_count(self) -> str:
+        """The round's token count as shown: "~" marks our estimate."""
+        return f"{'~' if self.planner_estimated else ''}{self.planner_tokens}"
+
+    @property
+    def joiner_count(self) -> str:
+        return f"{'~' if self.joiner_estimated else ''}{self.joiner_tokens}"
+
     def totals_text(self) -> str:
         calls = f"{self.model_calls} model call{'s' if self.model_calls != 1 else ''}"
-        return (
+        approx = "~" if self.estimated else ""
+        text = (
             f"total {self.elapsed:.2f}s · {calls} · "
-            f"{self.input_tokens:,} tokens in, {self.output_tokens:,} out"
+            f"{approx}{self.input_tokens:,} tokens in, {approx}{self.output_tokens:,} out"
         )
+        return text + (" (estimated: the server reported no usage)" if self.estimated else "")
 
 
 # --------------------------------------------------------------------------------------
@@ -338,9 +357,9 @@ class PlainView(View):
                 thought = _thought_of(event.text)
                 return f"step {event.round} thought: {shorten(thought)}" if thought else None
             if event.error is not None:
-                return f"plan {event.round} broke off after {s.planner_tokens} tokens: {shorten(event.error)}"
+                return f"plan {event.round} broke off after {s.planner_count} tokens: {shorten(event.error)}"
             n = s.tasks_in_round
-            return f"plan {event.round} written: {n} task{'s' if n != 1 else ''}, {s.planner_tokens} tokens"
+            return f"plan {event.round} written: {n} task{'s' if n != 1 else ''}, {s.planner_count} tokens"
         if isinstance(event, ev.TaskParsed):
             if event.task.is_join:
                 return None
@@ -594,14 +613,14 @@ class LiveView(View):
         text.append(f"{word} {s.round}", style="bold blue")
         if s.model_busy == "planner":
             verb = "thinking" if s.react else "streaming"
-            text.append(f": {verb}, {s.planner_tokens} tokens")
+            text.append(f": {verb}, {s.planner_count} tokens")
         elif s.react:
-            text.append(f": {s.planner_tokens} tokens")
+            text.append(f": {s.planner_count} tokens")
         else:
-            text.append(f": {s.tasks_in_round} tasks, {s.planner_tokens} tokens")
+            text.append(f": {s.tasks_in_round} tasks, {s.planner_count} tokens")
         if not s.react and (s.model_busy == "joiner" or s.joiner_tokens):
             text.append("  joiner", style="bold magenta")
-            text.append(f": {'thinking, ' if s.model_busy == 'joiner' else ''}{s.joiner_tokens} tokens")
+            text.append(f": {'thinking, ' if s.model_busy == 'joiner' else ''}{s.joiner_count} tokens")
         running = sum(1 for r in s.tasks if r.state == "running")
         if running:
             text.append(f"  {running} running", style="yellow")

@@ -15,6 +15,8 @@ Definitions (all over the selected records, in file order):
   default), over the numeric ``"time"`` of all records.
 * tokens per question: mean of ``stats.total.input_tokens`` / ``output_tokens`` over the
   records that have them. (The original stops at the first record without ``stats``.)
+  A record whose ``stats.estimated`` is true holds our own count (the server reported no
+  usage); the report then marks the means with ``~`` and says how many records are estimated.
 * cost per question: mean of ``stats.cost`` over the records where it is a number.
 * breakdowns: per value of ``"branch"`` (ParallelQA) and of ``"level"`` (HotpotQA), when
   some record has one: count, accuracy and mean latency.
@@ -63,6 +65,7 @@ class Summary:
     output_tokens_mean: float | None
     n_with_cost: int
     cost_mean: float | None
+    n_estimated: int = 0  # records with tokens whose counts are our estimate, not the server's
     by_branch: dict[str, GroupStats] = field(default_factory=dict)
     by_level: dict[str, GroupStats] = field(default_factory=dict)
     # The records summarised, so that compare() can re-summarise two runs over common ids.
@@ -100,6 +103,11 @@ def _tokens(record: Mapping[str, Any]) -> tuple[float, float] | None:
     if inp is None or out is None:
         return None
     return inp, out
+
+
+def _estimated(record: Mapping[str, Any]) -> bool:
+    stats = record.get("stats")
+    return isinstance(stats, Mapping) and stats.get("estimated") is True
 
 
 def _cost(record: Mapping[str, Any]) -> float | None:
@@ -184,6 +192,7 @@ def summarize(
         output_tokens_mean=_mean([t[1] for t in tokens]),
         n_with_cost=len(costs),
         cost_mean=_mean(costs),
+        n_estimated=sum(1 for _, rec, _ in rows if _tokens(rec) is not None and _estimated(rec)),
         by_branch=_breakdown(rows, "branch"),
         by_level=_breakdown(rows, "level"),
         records=dict(selected),
@@ -230,11 +239,16 @@ def format_summary(
     lines.append(f"Mean time: {_acc(s.latency_mean)}")
     lines.append(f"Std time: {_acc(s.latency_std)}")
     if s.n_with_tokens:
-        lines.append(f"Average input tokens: {s.input_tokens_mean:.1f}")
-        lines.append(f"Average output tokens: {s.output_tokens_mean:.1f}")
+        approx = "~" if s.n_estimated else ""
+        lines.append(f"Average input tokens: {approx}{s.input_tokens_mean:.1f}")
+        lines.append(f"Average output tokens: {approx}{s.output_tokens_mean:.1f}")
     lines.append(f"Latency p50: {_acc(s.latency_p50)} s, p90: {_acc(s.latency_p90)} s ({s.n_timed} of {s.n} timed)")
     if s.n_with_tokens and s.n_with_tokens != s.n:
         lines.append(f"Tokens measured on {s.n_with_tokens} of {s.n} records")
+    if s.n_estimated:
+        lines.append(
+            f"Tokens estimated on {s.n_estimated} of {s.n_with_tokens} records (the server reported no usage; counted here)"
+        )
     if s.n_with_cost:
         lines.append(f"Cost per question: ${_g(s.cost_mean)} ({s.n_with_cost} of {s.n} priced)")
     lines.append(f"Errors: {len(s.errors)}" + (f" ({_list_ids(s.errors)})" if s.errors else ""))
@@ -250,6 +264,11 @@ def format_summary(
                 answer, label = records[rid].get("answer"), records[rid].get("label")
             lines.append(f"  {rid}: {_one_line(answer)} <> {_one_line(label)}")
     return "\n".join(lines)
+
+
+def _approx(summary: Summary, shown: str) -> str:
+    """A token figure, marked "~" when some of its records hold estimates."""
+    return f"~{shown}" if summary.n_estimated and shown != "n/a" else shown
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -298,9 +317,10 @@ def compare(a: Summary, b: Summary, names: tuple[str, str] = ("A", "B")) -> str:
         ("latency std (s)", _g(a.latency_std), _g(b.latency_std)),
         ("latency p50 (s)", _g(a.latency_p50), _g(b.latency_p50)),
         ("latency p90 (s)", _g(a.latency_p90), _g(b.latency_p90)),
-        ("input tokens / q", _g(a.input_tokens_mean, 6), _g(b.input_tokens_mean, 6)),
-        ("output tokens / q", _g(a.output_tokens_mean, 6), _g(b.output_tokens_mean, 6)),
+        ("input tokens / q", _approx(a, _g(a.input_tokens_mean, 6)), _approx(b, _g(b.input_tokens_mean, 6))),
+        ("output tokens / q", _approx(a, _g(a.output_tokens_mean, 6)), _approx(b, _g(b.output_tokens_mean, 6))),
         ("records w/ tokens", str(a.n_with_tokens), str(b.n_with_tokens)),
+        ("w/ estimated tokens", str(a.n_estimated), str(b.n_estimated)),
         ("cost / q ($)", _g(a.cost_mean), _g(b.cost_mean)),
         ("records w/ cost", str(a.n_with_cost), str(b.n_with_cost)),
         ("errors", str(len(a.errors)), str(len(b.errors))),
@@ -321,6 +341,7 @@ def compare(a: Summary, b: Summary, names: tuple[str, str] = ("A", "B")) -> str:
     lines.append(
         f"Tokens ({name_b} / {name_a}): input {_x(_ratio(b.input_tokens_mean, a.input_tokens_mean))}, "
         f"output {_x(_ratio(b.output_tokens_mean, a.output_tokens_mean))}"
+        + (" (from estimated counts: a server reported no usage)" if a.n_estimated or b.n_estimated else "")
     )
     cost = _ratio(b.cost_mean, a.cost_mean)
     lines.append(f"Cost ({name_b} / {name_a}): {_x(cost)}{_verdict(name_a, cost, 'cheaper', 'more expensive')}")

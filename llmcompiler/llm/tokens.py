@@ -1,37 +1,30 @@
-"""Token counting for providers that report no usage.
+"""Token counts for providers that report no usage: offline, and marked estimated.
 
-tiktoken is used when it is installed and its encoding can be loaded (it downloads the
-encoding on first use, so offline machines fall back); otherwise `estimate_tokens`. Counts
-made here are marked `Usage.estimated`.
+Counts here are always `estimate_tokens` (about four characters a token, at least one per
+word); tiktoken is deliberately not used:
+
+* it downloads its encoding files on first use, a blocking HTTP request made from the
+  event loop, which stalls or fails on an offline machine; knowing whether the files are
+  already cached means reading tiktoken's private cache layout;
+* the providers that report no usage are mostly local servers (llama.cpp, vLLM builds
+  without usage, proxies) running LLaMA, Gemma, Mistral and the like, whose tokenizers are
+  not OpenAI's; a tiktoken count would be no closer to what they bill or limit, while
+  looking exact.
+
+Every count made here is marked `Usage.estimated`, so what shows it can say so.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from llmcompiler.llm.base import Message, Usage, estimate_tokens
 
 
-@functools.lru_cache(maxsize=16)
-def _encoder(model_name: str) -> Callable[[str], int] | None:
-    try:
-        import tiktoken
-    except ImportError:
-        return None
-    try:
-        try:
-            encoding = tiktoken.encoding_for_model(model_name)
-        except KeyError:
-            encoding = tiktoken.get_encoding("cl100k_base")
-    except Exception:  # no network to fetch the encoding, or a broken cache
-        return None
-    return lambda text: len(encoding.encode(text, disallowed_special=()))
-
-
 def count_tokens(text: str, model_name: str = "") -> int:
-    encode = _encoder(model_name)
-    return encode(text) if encode is not None else estimate_tokens(text)
+    """An estimate of the tokens in `text`; `model_name` is accepted for callers that have
+    one, and does not change the count."""
+    return estimate_tokens(text)
 
 
 def counted_usage(messages: Sequence[Message], output: str, model_name: str = "") -> Usage:

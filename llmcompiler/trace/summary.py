@@ -48,6 +48,7 @@ class RoleStats:
     seconds: float = 0.0  # summed call durations
     cost: float | None = 0.0  # dollars; None when any call's model has no price
     models: tuple[str, ...] = ()
+    estimated: bool = False  # some call's tokens were counted by us: the server reported none
 
 
 @dataclass
@@ -76,6 +77,11 @@ class RunSummary:
     @property
     def output_tokens(self) -> int:
         return sum(r.output_tokens for r in self.roles.values())
+
+    @property
+    def estimated(self) -> bool:
+        """Whether any token count here is our estimate rather than the server's."""
+        return any(r.estimated for r in self.roles.values())
 
     @property
     def cost(self) -> float | None:
@@ -154,13 +160,16 @@ class RunSummary:
             lines.append(head("model calls") + f"{'role':<8} {'calls':>5} {'input':>8} {'output':>8} {'seconds':>8}  cost")
             for role, stats in self.roles.items():
                 lines.append(
-                    pad + f"{role:<8} {stats.calls:>5} {stats.input_tokens:>8} {stats.output_tokens:>8}"
+                    pad + f"{role:<8} {stats.calls:>5} {_tokens(stats.input_tokens, stats.estimated):>8}"
+                    f" {_tokens(stats.output_tokens, stats.estimated):>8}"
                     f" {stats.seconds:>8.3f}  {format_cost(stats.cost)}"
                 )
             lines.append(
-                pad + f"{'total':<8} {sum(r.calls for r in self.roles.values()):>5} {self.input_tokens:>8}"
-                f" {self.output_tokens:>8} {'':>8}  {format_cost(self.cost)}"
+                pad + f"{'total':<8} {sum(r.calls for r in self.roles.values()):>5} {_tokens(self.input_tokens, self.estimated):>8}"
+                f" {_tokens(self.output_tokens, self.estimated):>8} {'':>8}  {format_cost(self.cost)}"
             )
+            if self.estimated:
+                lines.append(pad + "~ estimated: the server reported no usage, so the tokens were counted here")
         return "\n".join(lines)
 
 
@@ -209,6 +218,10 @@ def phases(timeline: Timeline) -> dict[str, float]:
     }
 
 
+def _tokens(count: int, estimated: bool) -> str:
+    return f"~{count}" if estimated else str(count)
+
+
 def format_cost(dollars: float | None) -> str:
     if dollars is None:
         return "unknown (no price)"
@@ -225,6 +238,7 @@ def _roles(calls: Sequence[ev.ModelCall], prices: Mapping[str, Price] | None) ->
         stats.calls += 1
         stats.input_tokens += call.usage.input_tokens
         stats.output_tokens += call.usage.output_tokens
+        stats.estimated = stats.estimated or call.usage.estimated
         stats.seconds += max(0.0, call.t - call.started)
         dollars = cost(call.usage, call.model, prices)
         stats.cost = None if stats.cost is None or dollars is None else stats.cost + dollars
@@ -241,6 +255,7 @@ def _roles_from_usage(timeline: Timeline) -> dict[str, RoleStats]:
             output_tokens=int(u.get("output_tokens", 0)),
             seconds=float(u.get("seconds", 0.0)),
             cost=None,
+            estimated=bool(u.get("estimated", False)),
         )
         for role, u in timeline.usage.items()
     }
