@@ -171,8 +171,9 @@ class _Missing:
 class ScriptedModels:
     """`ModelPool`'s interface (`first`, `new`, `aclose`) over a `ReplyScript`.
 
-    `first()` is the planner, or the ReAct model with `react=True`; `new()` is a joiner;
-    `tools_model()` is the model tools ask. Models of one role share one cursor.
+    `first()` is the planner, or the ReAct model with `react=True`; `new(role)` another model,
+    a joiner unless told otherwise; `tools_model()` is the model tools ask. Models of one role
+    share one cursor.
     """
 
     script: ReplyScript
@@ -204,8 +205,11 @@ class ScriptedModels:
             self._first = self._model("react" if self.react else "planner")
         return self._first
 
-    def new(self) -> ScriptedModel:
-        return self._model("joiner")
+    def new(self, role: str = "joiner", **overrides: Any) -> ScriptedModel:
+        """Another model of `role` (ModelPool's signature); replies have no request options."""
+        if overrides:
+            raise ConfigurationError(f"scripted replies take no model options ({', '.join(sorted(overrides))})")
+        return self._model(role)
 
     def tools_model(self) -> ScriptedModel:
         return self._model("tools")
