@@ -350,3 +350,15 @@ async def test_async_tool_that_swallows_its_cancellation_is_failed_and_named():
         "ERROR: ToolTimeoutError: stubborn timed out after 0.05s and ignored the cancellation: it went on and returned "
     )
     assert result.task(2).observation == "skipped: $1 failed"
+
+
+async def test_react_run_timeout_closes_its_running_step_too():
+    from llmcompiler.agents.react import ReActAgent
+
+    hang = _stalling_tools()[0]
+    agent = ReActAgent(tools=[hang], model=ScriptedModel(["Thought: wait.\nAction: hang()"]), timeout=0.2)
+    result = await ainvoke(agent)
+    assert result.error == "the run timed out after 0.2s"
+    assert [(r.status, r.observation) for r in result.tasks] == [
+        (TaskStatus.FAILED, "ERROR: cancelled: the run timed out after 0.2s while the tool was running")
+    ]

@@ -135,7 +135,7 @@ class ThreadRunner:
             spawn = self._make_room()
             self._wake.notify()
         if spawn:
-            self._spawn()
+            self._spawn(spawn)
         return call
 
     def close(self) -> None:
@@ -145,30 +145,32 @@ class ThreadRunner:
             self._closed = True
             self._wake.notify_all()
 
-    # -- internals (the lock is held where a name says "_locked" or a caller says so) ------
+    # -- internals ------------------------------------------------------------------------
 
-    def _make_room(self) -> bool:
-        """Under the lock: take a slot for a new thread if a queued call has none coming."""
+    def _make_room(self) -> str | None:
+        """Under the lock: take a slot for a new thread (returns its name) if a queued call
+        has no thread coming."""
         if len(self._queue) > self._idle and self._workers < self.max_workers:
             self._workers += 1
             self._started += 1
-            return True
-        return False
+            return f"{self._name}-{self._started}"
+        return None
 
-    def _spawn(self) -> None:
-        threading.Thread(target=self._work, name=f"{self._name}-{self._started}", daemon=True).start()
+    def _spawn(self, name: str) -> None:
+        threading.Thread(target=self._work, name=name, daemon=True).start()
 
     def _exhausted_message(self) -> str:
         return (
             f"no worker thread can take this call: all {self._workers} threads of the pool (max_workers="
             f"{self.max_workers}) and {self._abandoned} more (max_abandoned={self.max_abandoned}) are still "
-            f"running sync tool calls that timed out; they free up only when those calls return"
+            f"running sync tool calls whose callers gave up on them (a timeout or a cancellation); they free up only "
+            f"when those calls return"
         )
 
     def _give_up(self, call: ThreadCall) -> None:
         """The caller stopped waiting (on its loop's thread)."""
         refused: list[ThreadCall] = []
-        spawn = False
+        spawn: str | None = None
         with self._lock:
             if call.state == QUEUED:
                 call.state = DROPPED
@@ -185,7 +187,7 @@ class ThreadRunner:
                 call._holds_slot = True
                 self._stuck += 1
                 spawn = self._make_room()
-                if not spawn and self._stuck >= self._workers and self._queue:
+                if spawn is None and self._stuck >= self._workers and self._queue:
                     refused = list(self._queue)
                     self._queue.clear()
                     for queued in refused:
@@ -201,7 +203,7 @@ class ThreadRunner:
         for queued in refused:
             queued._deliver(None, ThreadPoolExhaustedError(message))
         if spawn:
-            self._spawn()
+            self._spawn(spawn)
 
     def _work(self) -> None:
         while True:
