@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from llmcompiler._validate import non_negative_seconds, positive_int, positive_number
-from llmcompiler.exceptions import ConfigurationError, ModelTruncatedError, ScriptExhaustedError
+from llmcompiler.exceptions import ModelTruncatedError, ScriptExhaustedError
 from llmcompiler.llm.base import Message, Usage, cut_at_stop, estimate_tokens, split_tokens
 
 
