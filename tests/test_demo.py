@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import io
 import time
 
 import pytest
 
-from llmcompiler.demo import ANSWER, QUESTION, format_demo, main, run_demo
+from llmcompiler.demo import ANSWER, QUESTION, format_demo, interrupted_demo, main, run_demo
 from llmcompiler.llm.base import cut_at_stop, split_tokens
 from llmcompiler.trace import load_trace
 
@@ -80,3 +81,35 @@ def test_main_prints_the_closing_text(tmp_path, capsys):
 async def test_speed_must_be_positive(tmp_path):
     with pytest.raises(ValueError, match="speed"):
         await run_demo(out_dir=tmp_path, speed=0, stream=io.StringIO())
+
+
+async def test_files_are_saved_as_each_run_finishes(tmp_path):
+    """Cancelled in the ReAct half, the LLMCompiler run's files are written and listed."""
+
+    class Stream(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.react_started = asyncio.Event()
+
+        def write(self, text: str) -> int:
+            if "== ReAct ==" in text:
+                self.react_started.set()
+            return super().write(text)
+
+    stream, saved = Stream(), []
+    run = asyncio.ensure_future(run_demo(out_dir=tmp_path, speed=50, live=False, stream=stream, saved=saved))
+    await stream.react_started.wait()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert saved[0] == tmp_path / "demo-llmcompiler.trace.json" and all(p.exists() for p in saved)
+    assert not any("react" in p.name for p in saved)
+    assert interrupted_demo(saved).startswith(f"interrupted; kept the files of what finished in {tmp_path}: demo-llmcompiler")
+    assert interrupted_demo([]) == "interrupted before the LLMCompiler run finished; nothing was saved"
+
+
+def test_main_refuses_a_meaningless_speed(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--speed", "nan"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == "error: --speed must be a finite number > 0, got 'nan' (see python -m llmcompiler.demo --help)\n"
