@@ -23,7 +23,7 @@ An abandoned thread whose call does return becomes an ordinary worker again, or 
 the pool is full. Each abandonment is logged (logger `llmcompiler.runtime.threads`) and
 reported by `ThreadCall.state`, which the executor puts into the task's observation.
 
-Idle workers wait on a condition variable; nothing polls.
+Idle workers block on a queue; nothing polls.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import queue
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -102,8 +102,8 @@ class ThreadRunner:
         )
         self._name = name
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._queue: deque[ThreadCall] = deque()
+        self._jobs: queue.SimpleQueue[ThreadCall | None] = queue.SimpleQueue()  # None: a closed pool's "end"
+        self._queued: set[ThreadCall] = set()  # in _jobs and not given up on: what a full pool refuses
         self._workers = 0  # threads holding a worker slot: idle, busy or stuck
         self._idle = 0  # of those, waiting for a call
         self._stuck = 0  # of those, running an abandoned call (past max_abandoned)
@@ -128,12 +128,12 @@ class ThreadRunner:
         with self._lock:
             if self._closed:
                 raise RuntimeError("this ThreadRunner is closed")
-            if self._idle <= len(self._queue) and self._workers >= self.max_workers and self._stuck >= self._workers:
+            if self._idle <= len(self._queued) and self._workers >= self.max_workers and self._stuck >= self._workers:
                 call.state = FAILED
                 raise ThreadPoolExhaustedError(self._exhausted_message())
-            self._queue.append(call)
+            self._queued.add(call)
             spawn = self._make_room()
-            self._wake.notify()
+        self._jobs.put(call)
         if spawn:
             self._spawn(spawn)
         return call
@@ -142,15 +142,19 @@ class ThreadRunner:
         """Let every thread end: idle ones now, busy and abandoned ones when their call
         returns. Calls still queued run first. The shared runner is never closed."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            self._wake.notify_all()
+            ends = self._workers  # one for each thread holding a slot, taken after any queued call
+        for _ in range(ends):
+            self._jobs.put(None)
 
     # -- internals ------------------------------------------------------------------------
 
     def _make_room(self) -> str | None:
         """Under the lock: take a slot for a new thread (returns its name) if a queued call
         has no thread coming."""
-        if len(self._queue) > self._idle and self._workers < self.max_workers:
+        if len(self._queued) > self._idle and self._workers < self.max_workers:
             self._workers += 1
             self._started += 1
             return f"{self._name}-{self._started}"
@@ -173,8 +177,8 @@ class ThreadRunner:
         spawn: str | None = None
         with self._lock:
             if call.state == QUEUED:
-                call.state = DROPPED
-                self._queue.remove(call)
+                call.state = DROPPED  # the thread that takes it skips it
+                self._queued.discard(call)
                 return
             if call.state != RUNNING:
                 return
@@ -187,9 +191,9 @@ class ThreadRunner:
                 call._holds_slot = True
                 self._stuck += 1
                 spawn = self._make_room()
-                if spawn is None and self._stuck >= self._workers and self._queue:
-                    refused = list(self._queue)
-                    self._queue.clear()
+                if spawn is None and self._stuck >= self._workers and self._queued:
+                    refused = list(self._queued)
+                    self._queued.clear()
                     for queued in refused:
                         queued.state = FAILED
             message = self._exhausted_message()
@@ -208,14 +212,16 @@ class ThreadRunner:
     def _work(self) -> None:
         while True:
             with self._lock:
-                while not self._queue and not self._closed:
-                    self._idle += 1
-                    self._wake.wait()
-                    self._idle -= 1
-                if not self._queue:  # closed, and nothing left to do
+                self._idle += 1
+            call = self._jobs.get()
+            with self._lock:
+                self._idle -= 1
+                if call is None:  # the pool is closed
                     self._workers -= 1
                     return
-                call = self._queue.popleft()
+                if call.state != QUEUED:  # dropped or refused while it waited
+                    continue
+                self._queued.discard(call)
                 call.state = RUNNING
             try:
                 result, error = call._context.run(call.func, *call._args, **call._kwargs), None
