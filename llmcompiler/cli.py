@@ -53,16 +53,20 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
-    if command == "bench":
-        if rest[:1] == ["runtime"]:
-            return _bench_runtime(rest[1:])
+    if command == "bench" and rest[:1] != ["runtime"]:
         from llmcompiler.evaluation.bench import main as bench_main
 
-        return bench_main(rest, configs_dir=_repo_dir("configs"), prog=prog or "llmcompiler bench")
-    if command == "evaluate":
-        from llmcompiler.evaluation.evaluate import main as evaluate_main
+        return bench_main(rest, configs_dir=_repo_dir("configs"), prog=prog or "llmcompiler bench")  # says what it kept
+    if command in ("bench", "evaluate"):
+        try:
+            if command == "bench":
+                return _bench_runtime(rest[1:])
+            from llmcompiler.evaluation.evaluate import main as evaluate_main
 
-        return evaluate_main(rest, prog=prog or "llmcompiler evaluate")
+            return evaluate_main(rest, prog=prog or "llmcompiler evaluate")
+        except KeyboardInterrupt:  # neither writes anything before it has finished
+            print("interrupted; nothing was written", file=sys.stderr)
+            return 130
     handlers = {"ask": (_ask_parser, _ask), "trace": (_trace_parser, _trace), "demo": (_demo_parser, _demo)}
     if command not in handlers:
         print(f"error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
