@@ -355,12 +355,14 @@ def test_store_roundtrip_creates_parents(tmp_path):
     store.add(2, record("no"))
     assert "1" in store and 2 in store and "3" not in store
     assert json.loads(path.read_text()) == {"1": record(), "2": record("no")}
-    again = ResultStore(path)
-    assert again.records == store.records and list(again) == ["1", "2"]
-    again.add("1", record("maybe"))  # replacing keeps file order
+    store.close()
+    with ResultStore(path) as again:
+        assert again.records == store.records and list(again) == ["1", "2"]
+        again.add("1", record("maybe"))  # replacing keeps file order
     assert list(json.loads(path.read_text())) == ["1", "2"]
-    assert ResultStore(path).get("1")["answer"] == "maybe"
-    assert [p.name for p in path.parent.iterdir()] == ["results.json"]
+    with ResultStore(path) as third:
+        assert third.get("1")["answer"] == "maybe"
+    assert [p.name for p in path.parent.iterdir()] == ["results.json"]  # the lock file went with the last writer
 
 
 @pytest.mark.parametrize("failing", ["fsync", "replace", "interrupt"])
@@ -383,9 +385,10 @@ def test_store_failed_write_keeps_old_file(tmp_path, monkeypatch, failing):
     if expected is StoreError:
         assert str(info.value) == f"cannot write {path}: No space left on device"
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.json.lock"]  # no temporary file left
     assert "2" not in store and len(store) == 1
     store.add("3", record())
+    store.close()
     assert list(ResultStore(path)) == ["1", "3"]
 
 

@@ -113,7 +113,7 @@ def _suite_spec(args: argparse.Namespace, configs_dir: Path | None) -> str:
 async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
     from llmcompiler.evaluation.datasets import load_dataset
     from llmcompiler.evaluation.report import format_summary, summarize
-    from llmcompiler.evaluation.runner import BenchmarkAborted, Progress, finished, run_benchmark
+    from llmcompiler.evaluation.runner import BenchmarkAborted, Progress, finished, producer, run_benchmark
     from llmcompiler.evaluation.store import ResultStore
     from llmcompiler.evaluation.suite import ModelPool, SuiteContext, load_suite
     from llmcompiler.exceptions import ConfigurationError
@@ -143,13 +143,30 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
     wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
     tools_model = scripted.tools_model() if scripted is not None else planner
     context = SuiteContext(model=tools_model, wikipedia_url=wikipedia_url, search_cache=args.search_cache)
+    store: ResultStore | None = None
     try:
-        store = ResultStore(args.store)  # a corrupt store stops here, untouched
+        store = ResultStore(args.store)  # a corrupt store, or one another run writes, stops here, untouched
         dataset_spec = suite.setting("dataset")
         if not (args.dataset or dataset_spec):
             raise ConfigurationError(f"the suite {suite.name!r} names no dataset; pass --dataset PATH")
         # a local path wins over the suite's dataset; a download must not block the loop
         examples = await asyncio.to_thread(load_dataset, dataset_spec, path=args.dataset)
+        run_by = producer(
+            method="react" if args.react else "llmcompiler",
+            suite=suite.name,
+            examples=examples,
+            model=f"{args.model_type}:{model_name}",
+            endpoint=args.endpoint,
+            prompts="llama" if llama else "gpt",
+            stream=args.stream,
+        )
+        unknown = store.expect(run_by)  # a store of another method, suite, dataset or model stops here
+        if unknown:
+            print(
+                f"warning: {unknown} of the {len(store)} records in {args.store} do not say what produced them "
+                f"(an older file); they are taken as results of this run",
+                file=sys.stderr,
+            )
         if args.N is not None:
             examples = examples[: args.N]
         tools = suite.tools(context)
@@ -188,6 +205,8 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             print(f"error: stopped: {exc}", file=sys.stderr)
             return 2
     finally:
+        if store is not None:
+            store.close()
         await context.aclose()
         await models.aclose()
     if done.skipped:

@@ -5,11 +5,18 @@ LLMCompiler's record shape — `question`, `label`, `answer`, `time` — plus `s
 role, cost, rounds, tasks), `error`, `method` and the dataset's `level`/`branch`. A question
 already in the store is skipped on a re-run, unless its record carries an error (then it
 is tried again). `time` is the run's own duration, from its first to its last event.
+
+`producer(...)` is the identity a benchmark run gives its store (`ResultStore.expect`), so a
+store is never resumed by a different method, suite, dataset, model, endpoint, prompt set
+or streaming mode. The dataset is identified by a fingerprint of its questions (ids,
+questions, answers), so a renamed copy of the same file matches and an edited one does not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +34,38 @@ _FATAL = ("authentication failed", "not found (404)")
 
 class BenchmarkAborted(Exception):
     """A question failed in a way every other question would too (bad key, unknown model)."""
+
+
+def dataset_fingerprint(examples: Sequence[Mapping[str, Any]]) -> str:
+    """`sha256:` and 16 hex digits over every example's id, question and answer, in order."""
+    digest = hashlib.sha256()
+    for example in examples:
+        item = [str(example["id"]), example["question"], example["answer"]]
+        digest.update(json.dumps(item, sort_keys=True, ensure_ascii=False, default=str).encode())
+        digest.update(b"\n")
+    return f"sha256:{digest.hexdigest()[:16]}"
+
+
+def producer(
+    *,
+    method: str,
+    suite: str,
+    examples: Sequence[Mapping[str, Any]],
+    model: str,
+    endpoint: str = "chat",
+    prompts: str = "gpt",
+    stream: bool = True,
+) -> dict[str, Any]:
+    """What a benchmark run's records come from; give the whole dataset, not a `--N` slice."""
+    return {
+        "method": method,
+        "suite": suite,
+        "dataset": dataset_fingerprint(examples),
+        "model": model,
+        "endpoint": endpoint,
+        "prompts": prompts,
+        "stream": stream,
+    }
 
 
 def record_for(example: Mapping[str, Any], result: RunResult, *, method: str, timings: bool = False) -> dict[str, Any]:
