@@ -6,16 +6,27 @@
             schedule(task)
     rest = parser.close()                 # the last line, if the stream ended mid-line
 
-How it works. Text is consumed line by line. While a line is incomplete, the parser keeps
-an incremental scanner over its call: once the line's head matches `N. tool(`, each new
-character is scanned exactly once, tracking string literals and a bracket stack. When
-the bracket that closes the call arrives, the task is emitted at once; the rest of the
-line is only checked for `<END_OF_PLAN>`. A decision that needs lookahead (is `"` the
-start of `\"\"\"`? what does `\\` escape?) waits for the next chunk instead of guessing,
-which is why every split of the same text yields the same tasks.
+How it works. Text is consumed line by line, and every character is looked at a bounded
+number of times whatever the chunking, so parsing is linear in the plan's length. While a
+line is incomplete its pieces are kept in a list (joined once, when the line's task is
+built) and two small state machines read each new piece exactly once: one recognises the
+line's head `N. tool(`, then one scans the call's arguments, tracking string literals and a
+bracket stack. When the bracket that closes the call arrives, the task is emitted at once;
+the rest of the line is only watched for `<END_OF_PLAN>`. A decision that needs lookahead
+(is `"` the start of `\"\"\"`? what does `\\` escape?) keeps its one or two characters for
+the next chunk instead of guessing, which is why every split of the same text yields the
+same tasks.
 
 When a line ends without its call being closed, the missing closers are appended (models
 copy such lines from few-shot prompts) and the call is parsed if that makes it valid.
+
+Limits, so that hostile or runaway output costs bounded time and memory:
+
+- `MAX_LINE_CHARS`: a line whose task is not out after this many characters becomes a
+  failed task that states the limit; the rest of the line is skipped (an `<END_OF_PLAN>`
+  in it still ends the plan). Prose longer than that (a thought) is cut at the limit.
+- `MAX_NESTING`: brackets nested deeper than this inside a call make it a failed task
+  (CPython's own parser stops at 200 levels, and far less is never a sensible argument).
 
 Nothing here raises on model output: every problem becomes a `Task` with `error` set.
 """
@@ -30,71 +41,220 @@ from typing import Any
 from llmcompiler.plan.task import JOIN, REF_PATTERN, Ref, Task, collect_refs
 
 END_OF_PLAN = "<END_OF_PLAN>"
+MAX_LINE_CHARS = 1 << 20
+MAX_NESTING = 100
 
 # An id has at most 18 digits: a longer number is not a task id (and int() of thousands of
 # digits would raise).
 _HEADER = re.compile(r"\s*(\d{1,18})\s*\.\s*([A-Za-z_]\w*)\s*\(")
-_NUMBERED = re.compile(r"\s*(\d{1,18})\s*\.\s*(.*?)\s*$")
-_THOUGHT = re.compile(r"\s*Thought\s*:\s*(.*?)\s*$")
+# Only the heads of the other line kinds are matched; their text is taken with str.strip().
+# (`\s*(.*?)\s*$` backtracks quadratically over a long run of inner whitespace.)
+_NUMBERED = re.compile(r"\s*(\d{1,18})\s*\.")
+_THOUGHT = re.compile(r"\s*Thought\s*:")
+_SPACES = re.compile(r"\s*")
+_SPACE = re.compile(r"\s")
+_DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d*")
+_WORD = re.compile(r"\w*")
+_NAME_START = re.compile(r"[A-Za-z_]")
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
+# what the argument scanner stops at, outside and inside string literals
+_SPECIAL = re.compile(r"""['"#$()\[\]{}]""")
+_IN_STRING = {'"': re.compile(r'["\\]'), "'": re.compile(r"['\\]")}
 _REF_CALL = "__llmcompiler_ref__"
 _REF_CALL_PATTERN = re.compile(_REF_CALL + r"\((\d+)\)")
 _JSON_NAMES = {"true": True, "false": False, "null": None}
+_SHORT_LINE = 64  # up to this length a line's head is looked for by rematching `_HEADER`
+_SHOWN_CHARS = 200  # model text quoted in an error message is cut to about this
+
+
+def _clip(text: str) -> str:
+    """`text`, or its start and how much was left out: errors quote model text, which may be huge."""
+    if len(text) <= _SHOWN_CHARS:
+        return text
+    return f"{text[: _SHOWN_CHARS - 40]}... ({len(text) - _SHOWN_CHARS + 40:,} more characters)"
+
+
+class _Head:
+    """Recognises a line's head `N. tool(`, as `_HEADER` matches it, piece by piece and
+    reading each character once (rematching the regex on the growing line at every chunk
+    would be quadratic on a long run of spaces)."""
+
+    __slots__ = ("state", "numbered", "digits", "name", "id_start", "name_start", "end")
+
+    # what is expected next: the text so far is a prefix of a head
+    SPACE, DIGITS, DOT, NAME_START, NAME, PAREN, DONE, DEAD = range(8)
+
+    def __init__(self) -> None:
+        self.state = _Head.SPACE
+        self.numbered = False  # `N.` was read: the line is meant as a task, call or not
+        self.digits = ""
+        self.name: list[str] = []
+        self.id_start = 0  # offsets in the line
+        self.name_start = 0
+        self.end = 0  # just after the "("
+
+    @classmethod
+    def of(cls, line: str) -> _Head:
+        head = cls()
+        match = _HEADER.match(line)
+        if match is None:
+            head.state = _Head.DEAD
+        else:
+            head.matched(match)
+        return head
+
+    @property
+    def idx(self) -> int:
+        return int(self.digits)
+
+    @property
+    def tool(self) -> str:
+        return "".join(self.name) if self.state == _Head.DONE else ""
+
+    def matched(self, match: re.Match[str]) -> None:
+        self.state, self.numbered = _Head.DONE, True
+        self.digits, self.name = match.group(1), [match.group(2)]
+        self.id_start, self.name_start, self.end = match.start(1), match.start(2), match.end()
+
+    def feed(self, piece: str, offset: int) -> int:
+        """Read `piece`, the line's text from `offset`; returns how much of it was used."""
+        i, n = 0, len(piece)
+        while i < n:
+            state = self.state
+            if state == _Head.DIGITS:
+                end = _DIGITS.match(piece, i).end()  # type: ignore[union-attr]
+                self.digits += piece[i:end]
+                i = end
+                if len(self.digits) > 18:
+                    self.state = _Head.DEAD
+                elif i < n:
+                    if piece[i] == ".":
+                        self.state, self.numbered = _Head.NAME_START, True
+                        i += 1
+                    else:
+                        self.state = _Head.DOT if _SPACE.match(piece, i) else _Head.DEAD
+                continue
+            if state == _Head.NAME:
+                end = _WORD.match(piece, i).end()  # type: ignore[union-attr]
+                self.name.append(piece[i:end])
+                i = end
+                if i < n:
+                    if piece[i] == "(":
+                        self.state, self.end = _Head.DONE, offset + i + 1
+                        return i + 1
+                    self.state = _Head.PAREN if _SPACE.match(piece, i) else _Head.DEAD
+                continue
+            if state >= _Head.DONE:
+                break
+            i = _SPACES.match(piece, i).end()  # type: ignore[union-attr]
+            if i == n:
+                break
+            c = piece[i]
+            if state == _Head.SPACE:
+                if _DIGIT.match(c):
+                    self.state, self.id_start = _Head.DIGITS, offset + i
+                else:
+                    self.state = _Head.DEAD
+            elif state == _Head.DOT:
+                if c == ".":
+                    self.state, self.numbered = _Head.NAME_START, True
+                    i += 1
+                else:
+                    self.state = _Head.DEAD
+            elif state == _Head.NAME_START:
+                if _NAME_START.match(c):
+                    self.state, self.name_start = _Head.NAME, offset + i
+                else:
+                    self.state = _Head.DEAD
+            elif c == "(":  # PAREN
+                self.state, self.end = _Head.DONE, offset + i + 1
+                return i + 1
+            else:
+                self.state = _Head.DEAD
+        return i
 
 
 class _CallScanner:
     """Scans the argument text of one call incrementally; see the module docstring."""
 
-    __slots__ = ("pos", "stack", "quote", "end", "cut", "dollars")
+    __slots__ = ("pos", "carry", "stack", "quote", "end", "cut", "too_deep", "dollars")
 
     def __init__(self, start: int) -> None:
-        self.pos = start  # next index of the line buffer to look at
+        self.pos = start  # line offset of the first character of `carry`
+        self.carry = ""  # the one or two characters whose meaning needs the next chunk
         self.stack = ["("]  # open brackets, the call's own parenthesis first
         self.quote: str | None = None  # the open string's delimiter, if inside one
-        self.end: int | None = None  # index of the call's closing parenthesis
-        self.cut: int | None = None  # where scanning stopped: a comment or a stray closer
-        self.dollars: list[int] = []  # positions of `$` outside string literals
+        self.end: int | None = None  # line offset of the call's closing parenthesis
+        self.cut: int | None = None  # where scanning stopped: a comment, a stray closer, too deep
+        self.too_deep = False
+        self.dollars: list[int] = []  # line offsets of `$` outside string literals
 
-    def advance(self, buf: str, final: bool) -> None:
-        n = len(buf)
-        while self.pos < n and self.end is None and self.cut is None:
-            i = self.pos
-            c = buf[i]
-            if self.quote is not None:
-                q = self.quote
-                if c == "\\":
+    def feed(self, piece: str, *, final: bool) -> None:
+        """Scan the line's next `piece`; `final`: the line ends after it."""
+        text = self.carry + piece if self.carry else piece
+        base, n, i = self.pos, len(text), 0
+        stack = self.stack
+        while True:
+            quote = self.quote
+            if quote is not None:
+                match = _IN_STRING[quote[0]].search(text, i)
+                if match is None:
+                    i = n
+                    break
+                i = match.start()
+                if text[i] == "\\":
                     if i + 1 >= n and not final:
-                        return
-                    self.pos += 2
-                elif buf.startswith(q, i):
+                        break
+                    i += 2
+                elif len(quote) == 1:
                     self.quote = None
-                    self.pos += len(q)
-                elif len(q) == 3 and c == q[0] and i + 3 > n and not final:
-                    return
+                    i += 1
+                elif i + 3 > n and not final:
+                    break
+                elif text.startswith(quote, i):
+                    self.quote = None
+                    i += 3
                 else:
-                    self.pos += 1
+                    i += 1
                 continue
+            match = _SPECIAL.search(text, i)
+            if match is None:
+                i = n
+                break
+            i = match.start()
+            c = text[i]
             if c in "'\"":
                 if i + 3 > n and not final:
-                    return
-                self.quote = c * 3 if buf.startswith(c * 3, i) else c
-                self.pos += len(self.quote)
-                continue
-            if c == "#":
-                self.cut = i
-                return
-            if c == "$":
-                self.dollars.append(i)
+                    break
+                self.quote = c * 3 if text.startswith(c * 3, i) else c
+                i += len(self.quote)
+            elif c == "$":
+                self.dollars.append(base + i)
+                i += 1
             elif c in _CLOSERS:
-                self.stack.append(c)
-            elif c in ")]}":
-                if _CLOSERS[self.stack[-1]] != c:
-                    self.cut = i
-                    return
-                self.stack.pop()
-                if not self.stack:
-                    self.end = i
-            self.pos += 1
+                if len(stack) > MAX_NESTING:
+                    self.cut, self.too_deep = base + i, True
+                    break
+                stack.append(c)
+                i += 1
+            elif c == "#":
+                self.cut = base + i
+                break
+            else:  # a closer
+                if _CLOSERS[stack[-1]] != c:
+                    self.cut = base + i
+                    break
+                stack.pop()
+                if not stack:
+                    self.end = base + i
+                    break
+                i += 1
+        if i < n and self.end is None and self.cut is None:
+            self.carry = text[i:]
+        elif self.carry:
+            self.carry = ""
+        self.pos = base + i
 
 
 class PlanParser:
@@ -120,12 +280,20 @@ class PlanParser:
         self._seen_set: set[int] = set()
         self._join: int | None = None
         self._thought: str | None = None
-        self._buf = ""
-        self._scanner: _CallScanner | None = None
-        self._header: re.Match[str] | None = None
-        self._line_done = False  # the current line's task was already emitted
         self._ended = False
         self._closed = False
+        self._new_line()
+
+    def _new_line(self) -> None:
+        self._parts: list[str] = []  # the current line, while its task is not out yet
+        self._size = 0
+        self._head: _Head | None = None  # known once the line's head is complete, or long
+        self._scanner: _CallScanner | None = None
+        # Once the line's task is out, or the line ran past MAX_LINE_CHARS, the rest of it
+        # is only watched for the end marker; `_tail` holds the end of what was watched,
+        # for a marker split between chunks.
+        self._watching = False
+        self._tail = ""
 
     @property
     def ended(self) -> bool:
@@ -144,14 +312,14 @@ class PlanParser:
         if self._ended or not chunk:
             return out
         lines = chunk.replace("\r", "").split("\n")
+        last = len(lines) - 1
         for k, piece in enumerate(lines):
-            self._buf += piece
-            if k < len(lines) - 1:
+            if piece:
+                self._take(piece, out)
+            if k < last and not self._ended:
                 self._finish_line(out)
-                if self._ended:
-                    break
-            else:
-                self._scan(out, final=False)
+            if self._ended:
+                break
         return out
 
     def close(self) -> list[Task]:
@@ -165,69 +333,140 @@ class PlanParser:
 
     # -- line handling -------------------------------------------------------------
 
-    def _scan(self, out: list[Task], *, final: bool) -> None:
-        if self._line_done:
+    def _take(self, piece: str, out: list[Task]) -> None:
+        """The next piece of the current line (no newline in it)."""
+        if self._watching:
+            self._watch(piece)
             return
-        if self._scanner is None:
-            self._header = _HEADER.match(self._buf)
-            if self._header is None:
-                return
-            self._scanner = _CallScanner(self._header.end())
-        self._scanner.advance(self._buf, final)
-        if self._scanner.end is not None:
-            out.append(self._call_task(self._header, self._buf[: self._scanner.end], self._scanner.dollars))
-            self._line_done = True
+        offset = self._size
+        size = offset + len(piece)
+        if size > MAX_LINE_CHARS:
+            room = MAX_LINE_CHARS - offset
+            self._take(piece[:room], out)
+            if not self._watching:  # the line's task is still not out
+                self._overflow(out)
+            self._watch(piece[room:])
+            return
+        self._parts.append(piece)
+        self._size = size
+        scanner = self._scanner
+        if scanner is None:
+            if size <= _SHORT_LINE and self._head is None:
+                # rematching a short line is cheaper than stepping the head's state machine
+                line = piece if offset == 0 else "".join(self._parts)
+                match = _HEADER.match(line)
+                if match is None:
+                    return
+                head = self._head = _Head()
+                head.matched(match)
+                piece = line[match.end() :]
+            else:
+                after = self._find_head(piece, offset)
+                if after is None:
+                    return
+                piece = after
+                head = self._head  # type: ignore[assignment]
+            scanner = self._scanner = _CallScanner(head.end)
+        if scanner.end is None and scanner.cut is None:
+            scanner.feed(piece, final=False)
+            if scanner.end is not None:
+                self._emit_call(out)
+
+    def _find_head(self, piece: str, offset: int) -> str | None:
+        """Read the line's new `piece` with its head's state machine; once the head is
+        complete, return the text of the line after its "(" (all of it is in `piece`)."""
+        head = self._head
+        if head is None:  # the line just outgrew _SHORT_LINE: one pass over what came so far
+            head = self._head = _Head()
+            piece, offset = "".join(self._parts), 0
+        elif head.state >= _Head.DONE:
+            return None
+        used = head.feed(piece, offset)
+        return piece[used:] if head.state == _Head.DONE else None
+
+    def _emit_call(self, out: list[Task]) -> None:
+        """The call's closing parenthesis arrived: emit its task, watch the rest of the line."""
+        scanner = self._scanner
+        assert scanner is not None and scanner.end is not None
+        line = "".join(self._parts)
+        out.append(self._call_task(self._head, line[: scanner.end], scanner.dollars))
+        self._parts, self._watching = [], True
+        self._watch(line[scanner.end + 1 :])
+
+    def _overflow(self, out: list[Task]) -> None:
+        """The line passed MAX_LINE_CHARS before its task came out."""
+        line = "".join(self._parts)
+        self._parts, self._watching = [], True
+        head = self._head
+        if head is not None and head.numbered:
+            problem = f"the line is longer than {MAX_LINE_CHARS:,} characters, the limit for one plan line"
+            out.append(self._error_task(head.idx, head.tool, problem, text=_clip(line.strip())))
+            self._watch(line)
+        else:  # prose (a thought, say): what fits is the line
+            marker = line.find(END_OF_PLAN)
+            if marker >= 0:
+                self._ended = True
+            self._finish_line_text(line if marker < 0 else line[:marker], out)
+            self._tail = line[-(len(END_OF_PLAN) - 1) :]
+
+    def _watch(self, text: str) -> None:
+        if not text:
+            return
+        window = self._tail + text
+        if END_OF_PLAN in window:
+            self._ended = True
+        self._tail = window[-(len(END_OF_PLAN) - 1) :]
 
     def _finish_line(self, out: list[Task]) -> None:
-        self._scan(out, final=True)
-        line = self._buf
-        done, scanner, header = self._line_done, self._scanner, self._header
-        self._buf, self._scanner, self._header, self._line_done = "", None, None, False
-
-        # after a closed call, only text behind its ")" can end the plan
-        closed_at = scanner.end if scanner is not None and scanner.end is not None else -1
-        marker = line.find(END_OF_PLAN, closed_at + 1)
+        watching, scanner, head = self._watching, self._scanner, self._head
+        if not watching and scanner is not None and scanner.cut is None:
+            scanner.feed("", final=True)
+            if scanner.end is not None:
+                self._emit_call(out)
+                watching = True
+        parts = self._parts
+        self._new_line()
+        if watching:
+            return
+        line = "".join(parts)
+        marker = line.find(END_OF_PLAN)
         if marker >= 0:
+            # a marker after an unclosed call cuts the call short, so the part before it is
+            # parsed like any other line
             self._ended = True
-            line = line[:marker]
-            if not line.strip() or done:
-                return
-            # `... join()<END_OF_PLAN>` is handled above; a marker after an unclosed call
-            # cuts the call short, so parse the part before it like any other line.
-            self._finish_line_text(line, out)
+            if line[:marker].strip():
+                self._finish_line_text(line[:marker], out)
             return
-        if done:
-            return
-        if scanner is not None and header is not None:
-            self._repair_call(line, header, scanner, out)
+        if scanner is not None:
+            self._repair_call(line, head, scanner, out)
             return
         self._finish_line_text(line, out)
 
     def _finish_line_text(self, line: str, out: list[Task]) -> None:
         """A complete line that did not (yet) produce a task."""
-        header = _HEADER.match(line)
-        if header is not None:
-            scanner = _CallScanner(header.end())
-            scanner.advance(line, final=True)
+        head = _Head.of(line)
+        if head.state == _Head.DONE:
+            scanner = _CallScanner(head.end)
+            scanner.feed(line[head.end :], final=True)
             if scanner.end is not None:
-                out.append(self._call_task(header, line[: scanner.end], scanner.dollars))
+                out.append(self._call_task(head, line[: scanner.end], scanner.dollars))
             else:
-                self._repair_call(line, header, scanner, out)
+                self._repair_call(line, head, scanner, out)
             return
         if not line.strip():
             return
         thought = _THOUGHT.match(line)
         if thought is not None:
-            self._add_thought(thought.group(1))
+            self._add_thought(line[thought.end() :].strip())
             return
         numbered = _NUMBERED.match(line)
         if numbered is not None:
-            idx, rest = int(numbered.group(1)), numbered.group(2)
+            idx, rest = int(numbered.group(1)), line[numbered.end() :].strip()
             text = line.strip()
             if rest.split("#", 1)[0].strip() == JOIN:  # `N. join` without parentheses still closes the plan
                 out.append(self._make_task(idx, JOIN, (), {}, text=text))
             else:
-                out.append(self._error_task(idx, "", f"not a tool call: {rest!r}", text=text))
+                out.append(self._error_task(idx, "", f"not a tool call: {_clip(rest)!r}", text=text))
             return
         if self._thought is not None and not line.lstrip().startswith("```"):
             self._add_thought(line.strip())
@@ -235,32 +474,36 @@ class PlanParser:
     def _add_thought(self, text: str) -> None:
         self._thought = text if self._thought is None else f"{self._thought}\n{text}"
 
-    def _repair_call(self, line: str, header: re.Match[str], scanner: _CallScanner, out: list[Task]) -> None:
-        idx, name = int(header.group(1)), header.group(2)
+    def _repair_call(self, line: str, head: _Head, scanner: _CallScanner, out: list[Task]) -> None:
+        idx, name = head.idx, head.tool
         text = line.strip()
         if scanner.quote is not None:
             out.append(self._error_task(idx, name, "unterminated string in the arguments", text=text))
             return
+        if scanner.too_deep:
+            call_text = _clip(line[head.name_start :])
+            problem = f"cannot parse the arguments of {call_text}: brackets nested more than {MAX_NESTING} deep"
+            out.append(self._error_task(idx, name, problem, text=text))
+            return
         if scanner.cut is not None and line[scanner.cut] != "#":
             # a closer that does not match its opener: nothing sensible to repair
-            out.append(self._error_task(idx, name, f"unbalanced brackets in {text!r}", text=text))
+            out.append(self._error_task(idx, name, f"unbalanced brackets in {_clip(text)!r}", text=text))
             return
         body = line if scanner.cut is None else line[: scanner.cut]
         # append the missing closers; the last one is the call's own parenthesis
         repaired = body.rstrip() + "".join(_CLOSERS[b] for b in reversed(scanner.stack))
-        out.append(self._call_task(header, repaired[:-1], scanner.dollars))
+        out.append(self._call_task(head, repaired[:-1], scanner.dollars))
 
     # -- task construction -----------------------------------------------------------
 
-    def _call_task(self, header: re.Match[str], upto_close: str, dollars: list[int]) -> Task:
+    def _call_task(self, head: _Head, upto_close: str, dollars: list[int]) -> Task:
         """`upto_close` is the line up to (not including) the call's closing parenthesis."""
-        idx, name = int(header.group(1)), header.group(2)
-        inner_start = header.end()
-        text = upto_close[header.start(1) :].strip() + ")"
-        call_text = upto_close[header.start(2) :] + ")"
+        idx, name = head.idx, head.tool
+        text = upto_close[head.id_start :].strip() + ")"
         try:
-            args, kwargs = _parse_arguments(upto_close, inner_start, dollars)
+            args, kwargs = _parse_arguments(upto_close, head.end, dollars)
         except _ArgumentError as exc:
+            call_text = _clip(upto_close[head.name_start :] + ")")
             return self._error_task(idx, name, f"cannot parse the arguments of {call_text}: {exc}", text=text)
         return self._make_task(idx, name, args, kwargs, text=text)
 
@@ -268,7 +511,7 @@ class PlanParser:
         problem = self._check_id(idx)
         if problem is None and name != JOIN and name not in self._tools:
             available = ", ".join(sorted(self._tools)) or "none"
-            problem = f"unknown tool {name!r} (available: {available})"
+            problem = f"unknown tool {_clip(name)!r} (available: {available})"
         if problem is None and self._join is not None:
             problem = "a second join() in one plan" if name == JOIN else f"task after join() (${self._join})"
         refs = sorted(collect_refs((args, kwargs)))
@@ -357,11 +600,14 @@ def _parse_arguments(line: str, start: int, dollars: list[int]) -> tuple[tuple, 
     try:
         call = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as exc:
-        raise _ArgumentError(exc.msg) from None
-    except RecursionError:  # e.g. thousands of nested unary operators
+        raise _ArgumentError(_clip(str(exc.msg))) from None
+    except (RecursionError, MemoryError):
+        # Brackets are bounded by MAX_NESTING; an operator chain (`- - - 1`, `not not x`,
+        # `2**2**2`) is not, and CPython reports one that outgrows its parser's stack as
+        # MemoryError (or RecursionError while building the tree).
         raise _ArgumentError("the arguments are nested too deeply") from None
     except ValueError as exc:  # Python 3.10: "source code string cannot contain null bytes"
-        raise _ArgumentError(str(exc)) from None
+        raise _ArgumentError(_clip(str(exc))) from None
     if not isinstance(call, ast.Call):  # e.g. `f(1)(2)` or `f(1) + 2`
         raise _ArgumentError("expected a single call")
     try:
@@ -375,7 +621,7 @@ def _parse_arguments(line: str, start: int, dollars: list[int]) -> tuple[tuple, 
             if kw.arg is None:
                 raise _ArgumentError("**kwargs are not allowed")
             if kw.arg in kwargs:
-                raise _ArgumentError(f"keyword argument repeated: {kw.arg}")
+                raise _ArgumentError(f"keyword argument repeated: {_clip(kw.arg)}")
             kwargs[kw.arg] = _literal(kw.value)
         collect_refs((args, kwargs))  # raises ValueError for a $N of thousands of digits
     except RecursionError:
@@ -427,6 +673,6 @@ def _shown(node: ast.AST) -> str:
     """An argument written back in Python syntax, its references as `$N`."""
     try:
         shown = ast.unparse(node)
-    except Exception:  # pragma: no cover - unparse handles every node ast.parse makes
+    except Exception:  # e.g. RecursionError on a long operator chain
         shown = type(node).__name__
-    return _REF_CALL_PATTERN.sub(r"$\1", shown)
+    return _clip(_REF_CALL_PATTERN.sub(r"$\1", shown))
