@@ -289,3 +289,19 @@ def test_saved_traces_are_strict_json(tmp_path):
     data = json.loads(path.read_text(), parse_constant=refuse)
     task = data["events"][1]["task"]
     assert task["args"] == ["nan", "-inf"] and task["kwargs"] == {"x": ["inf"]}
+
+
+def test_lone_surrogates_and_control_characters_render_everywhere(tmp_path):
+    pytest.importorskip("matplotlib")
+    data = good_trace()
+    data["events"][0]["question"] = "caf\u00e9 \ud800 $x$ \x00 \u202e"
+    task_of(data)["text"] = "1. s(\ud83d)\n<b>"
+    task_of(data)["kwargs"] = {"k\udfff": "v\ud800"}
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(data))  # \ud800 etc. travel as JSON escapes
+    events = load_trace(path)
+    assert events[0].question == "caf\u00e9 \ufffd\ufffd\ufffd $x$ \x00 \u202e"
+    text, mermaid = render_all(events, tmp_path)
+    (tmp_path / "summary.txt").write_text(text + mermaid, encoding="utf-8")  # encodable
+    assert cli_main(["trace", str(path), "--out", str(tmp_path / "out")]) == 0
+    assert {p.suffix for p in (tmp_path / "out").iterdir()} == {".png", ".html", ".mmd"}

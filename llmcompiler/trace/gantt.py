@@ -84,7 +84,7 @@ def gantt_png(timeline: Timeline, path: str | os.PathLike[str], *, title: str | 
     heading = title or f"run timeline ({timeline.duration:.2f} s)"
     if total > len(drawn):
         heading += f"\n(the first {len(drawn)} of {total} rows; the HTML page has all of them)"
-    ax.set_title(heading.replace("$", r"\$"), fontsize=10)
+    ax.set_title("\n".join(_printable(line) for line in heading.splitlines()).replace("$", r"\$"), fontsize=10)
     fig.tight_layout()
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -94,5 +94,11 @@ def gantt_png(timeline: Timeline, path: str | os.PathLike[str], *, title: str | 
 
 
 def _short(span: Span) -> str:
-    label = span.label if len(span.label) <= 42 else span.label[:41] + "…"
+    label = _printable(span.label)
+    label = label if len(label) <= 42 else label[:41] + "…"
     return label.replace("$", r"\$")  # matplotlib reads $...$ as math
+
+
+def _printable(text: str) -> str:
+    """One line without control characters (fonts have no glyph for them)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())

@@ -67,10 +67,22 @@ def _revive(value: Any, where: str = "value", depth: int = 0) -> Any:
             if not _is_int(ref):
                 raise TraceError(f"{where}: a reference {{'$ref': ...}} must hold a task id, got {_show(ref)}")
             return Ref(ref)
-        return {k: _revive(v, where, depth + 1) for k, v in value.items()}
+        return {_clean(k): _revive(v, where, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [_revive(v, where, depth + 1) for v in value]
+    if isinstance(value, str):
+        return _clean(value)
     return value
+
+
+def _clean(text: str) -> str:
+    """`text` with lone surrogates (valid in JSON's \\u escapes, not in UTF-8) replaced by U+FFFD:
+    neither a file, a terminal nor matplotlib can take them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 def event_to_dict(event: ev.Event) -> dict[str, Any]:
@@ -207,7 +219,7 @@ def _typed(value: Any, hint: Any, where: str) -> Any:
     ok = _is_int(value) if hint is int else (value is None if hint is type(None) else isinstance(value, hint))
     if not ok:
         raise TraceError(f"{where} must be {_NAMES.get(hint, hint)}, got {_show(value)}")
-    return value
+    return _clean(value) if isinstance(value, str) else value
 
 
 def _task(value: Any, where: str) -> Task:
