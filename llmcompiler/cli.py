@@ -294,7 +294,7 @@ def _trace(options: argparse.Namespace) -> int:
         written.append(gantt_png(timeline, out / f"{stem}.png", title=summary.question.splitlines()[0][:90] if summary.question else None))
     written.append(write_html(timeline, out / f"{stem}.html", title=summary.question or None, mermaid=mermaid, summary=summary))
     mermaid_path = out / f"{stem}.mmd"
-    mermaid_path.write_text(mermaid + "\n")
+    mermaid_path.write_text(mermaid + "\n", encoding="utf-8")
     written.append(mermaid_path)
     print(summary.format())
     print()
