@@ -21,13 +21,53 @@ from llmcompiler.agents.planner import EarlierRound, planner_messages
         ("Thought: multi\nline thought\nAction: Finish(a, b and c)", "finish", "a, b and c", "multi\nline thought"),
         ("thought: lower\naction: finish(ok)", "finish", "ok", "lower"),
         ("Just an answer without format", "finish", "Just an answer without format", ""),
-        ("Thought: only a thought", "finish", "only a thought", "only a thought"),
+        ('  "Paris"\n', "finish", "Paris", ""),
         ('Thought: n\nAction: Finish({"a": (1, 2)})', "finish", '{"a": (1, 2)}', "n"),
+        ("Thought: blank lines\n\n\n  \n  Action: Finish(ok)", "finish", "ok", "blank lines"),
+        ("Thought:\nAction: Finish(no thought)", "finish", "no thought", ""),
+        ("Thought: a\nAction: search(x)\nAction: Replan(b)", "replan", "b", "a"),
     ],
 )
 def test_parse_decision(text, action, content, thought):
     decision = parse_decision(text)
+    assert decision is not None
     assert (decision.action, decision.content, decision.thought) == (action, content, thought)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t\n",
+        # reasoning without a decision: its thought is not an answer
+        "Thought: only a thought",
+        "Thought: I need the height of K2 first.\n",
+        # an Action that is neither Finish nor Replan
+        "Thought: t\nAction: search('K2')",
+        "Action: Answer(42)",
+        "Action:",
+    ],
+)
+def test_a_reply_without_finish_or_replan_is_no_decision(text):
+    assert parse_decision(text) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Thought: a" + "\n" * 200_000 + "b", None),
+        ("Thought: a" + "\n " * 200_000 + "Action: Finish(x)", ("finish", "x", "a")),
+        ("Action" + " " * 200_000 + ": Finish(" + "(" * 200_000, ("finish", "(" * 200_000, "")),
+        ("Thought: " * 100_000, None),
+        (("Action: Finish(" + " " * 50) * 20_000 + "Action: Replan(why)", ("replan", "why", "")),
+    ],
+    ids=["blank-lines", "spaced-blank-lines", "spaces-after-action", "many-thoughts", "many-actions"],
+)
+def test_long_whitespace_runs_are_read_in_one_pass(text, expected):
+    # The first two took seconds to minutes with a backtracking thought pattern; read in one
+    # pass they are instant. No timing assertion: the test timeout is the guard.
+    decision = parse_decision(text)
+    assert (decision and (decision.action, decision.content, decision.thought)) == expected
 
 
 def test_joiner_messages_carry_question_results_and_last_round_rule():

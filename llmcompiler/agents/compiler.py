@@ -160,6 +160,14 @@ class _CompilerRun(Run):
             self.error = f"the joiner failed in round {round}: {error}"
             return None
         decision = parse_decision(text)
+        if decision is None:
+            reply = text.strip()
+            if not reply:
+                shown = "the reply was empty"
+            else:
+                shown = f"the reply was {reply!r}" if len(reply) <= 200 else f"the reply began {reply[:200]!r}"
+            self.error = f"the joiner's reply in round {round} had no Action: Finish(...) or Replan(...); {shown}"
+            return None
         forced = final and decision.action == "replan"
         event = ev.JoinerFinished(
             round=round,

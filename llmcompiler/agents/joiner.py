@@ -5,8 +5,10 @@ The model replies
     Thought: reasoning over the observations
     Action: Finish(the answer)        or        Action: Replan(what is missing)
 
-`parse_decision` takes the last `Action:` line; the argument runs to the last `)` of the
-reply, so answers may hold parentheses, quotes and several lines.
+`parse_decision` takes the last `Action: Finish(...)`/`Replan(...)`; the argument runs to
+the last `)` of the reply, so answers may hold parentheses, quotes and several lines. A reply
+without one is no decision (None), except plain text with neither `Thought:` nor `Action:`,
+which is taken as the answer (see `parse_decision`). It is linear in the reply's length.
 """
 
 from __future__ import annotations
@@ -30,7 +32,12 @@ Keep the answer short: just what the question asks for."""
 _LAST_ROUND = "This is the last round: you must reply with Action: Finish, answering as well as the results allow."
 
 _ACTION = re.compile(r"Action\s*:\s*(Finish|Replan)\b", re.IGNORECASE)
-_THOUGHT = re.compile(r"Thought\s*:\s*(.*?)(?=\n\s*Action\s*:|\Z)", re.IGNORECASE | re.DOTALL)
+_ANY_ACTION = re.compile(r"Action\s*:", re.IGNORECASE)
+_THOUGHT = re.compile(r"Thought\s*:", re.IGNORECASE)
+# The thought ends at the newline nearest an `Action:` that starts a line. Matching from
+# the *last* newline before it (`[^\S\n]*`, not `\s*`) reads each character once; a lazy
+# `(.*?)(?=\n\s*Action)` rescans a run of blank lines once per newline in it.
+_THOUGHT_END = re.compile(r"\n[^\S\n]*Action\s*:", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -57,15 +64,29 @@ def joiner_messages(
     return [system("\n\n".join(parts)), user(request)]
 
 
-def parse_decision(text: str) -> Decision:
-    """Read the joiner's reply. A reply without a readable `Action:` is taken as the answer."""
+def parse_decision(text: str) -> Decision | None:
+    """Read the joiner's reply; None when it decides nothing.
+
+    The decision is the last `Action: Finish(...)` or `Action: Replan(...)`. Without one:
+
+    - plain text, with neither `Thought:` nor `Action:`, is the answer: weak or chatty models
+      often just answer, and that is a decision to finish;
+    - an empty reply, or one with a `Thought:` or an `Action:` but no Finish/Replan (it
+      reasoned without deciding, was cut short, or named some other action) is no decision:
+      taking its thought as the answer would report reasoning as the result.
+    """
     thought_match = _THOUGHT.search(text)
-    thought = thought_match.group(1).strip() if thought_match else ""
-    actions = list(_ACTION.finditer(text))
-    if not actions:
-        body = text[thought_match.end() :] if thought_match else text
-        return Decision("finish", _unquote(body.strip() or thought or text.strip()), thought)
-    last = actions[-1]
+    thought = ""
+    if thought_match is not None:
+        end = _THOUGHT_END.search(text, thought_match.end())
+        thought = text[thought_match.end() : end.start() if end else len(text)].strip()
+    last = None
+    for last in _ACTION.finditer(text):
+        pass
+    if last is None:
+        if thought_match is not None or not text.strip() or _ANY_ACTION.search(text):
+            return None
+        return Decision("finish", _unquote(text.strip()), "")
     kind: Literal["finish", "replan"] = "finish" if last.group(1).lower() == "finish" else "replan"
     rest = text[last.end() :].strip()
     if rest.startswith("("):

@@ -111,8 +111,9 @@ class _ReActRun(Run):
                 return
             match = _ACTION.search(text)
             action = match.group(1).strip() if match else ""
-            if re.match(r"Finish\b", action, re.IGNORECASE):
-                decision = parse_decision(text)
+            # (with `action` a Finish, parse_decision finds it: None is only for the type)
+            decision = parse_decision(text) if re.match(r"Finish\b", action, re.IGNORECASE) else None
+            if decision is not None:
                 event = ev.JoinerFinished(round=step, action="finish", thought=decision.thought, content=decision.content)
                 self.decisions.append(event)
                 self.emit(event)
