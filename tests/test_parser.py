@@ -768,3 +768,175 @@ def test_random_garbage_never_raises_and_is_split_independent():
         cut = rng.randint(0, len(text))
         assert parse([text[:cut], text[cut:]]) == whole, (text, cut)
         assert parse(list(text)) == whole, text
+
+
+# -- hostile input: bounded work, precise failures ---------------------------------------
+
+import llmcompiler.plan.parser as parser_module  # noqa: E402
+from llmcompiler.plan.parser import MAX_LINE_CHARS, MAX_NESTING  # noqa: E402
+
+TOO_LONG = f"the line is longer than {MAX_LINE_CHARS:,} characters, the limit for one plan line"
+
+
+def chunked(text, size):
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+@pytest.mark.parametrize("opener", ["[", "(", "{"])
+@pytest.mark.parametrize("closed", [False, True], ids=["unclosed", "closed"])
+def test_deep_nesting_is_a_failed_task_that_names_the_limit(opener, closed):
+    depth = 100_000
+    line = "1. calc(" + opener * depth + (_CLOSE[opener] * depth + ")" if closed else "")
+    for chunks in ([line + "\n2. search('next')\n"], chunked(line + "\n2. search('next')\n", 4096)):
+        first, second = parse(chunks)
+        assert (first.idx, first.tool) == (1, "calc")
+        assert first.error.startswith("cannot parse the arguments of calc(" + opener * 10)
+        # the call is quoted from its name ("1. " left out), cut to its first 160 characters
+        left_out = len(line) - len("1. ") - 160
+        assert first.error.endswith(f"... ({left_out:,} more characters): brackets nested more than 100 deep")
+        assert second == T(2, "search", "2. search('next')", "next")
+
+
+_CLOSE = {"[": "]", "(": ")", "{": "}"}
+
+
+def test_nesting_up_to_the_limit_is_fine():
+    ok = "1. calc(" + "[" * MAX_NESTING + "]" * MAX_NESTING + ")"
+    (task,) = parse([ok + "\n"])
+    assert task.error is None
+    value = task.args[0]
+    for _ in range(MAX_NESTING - 1):
+        (value,) = value
+    assert value == []
+    deeper = "1. calc(" + "[" * (MAX_NESTING + 1) + "]" * (MAX_NESTING + 1) + ")"
+    (task,) = parse([deeper + "\n"])
+    assert task.error.endswith(f"brackets nested more than {MAX_NESTING} deep")
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["-" * 100_000 + "1", "not " * 100_000 + "x", "2" + "**2" * 100_000, "lambda: " * 50_000 + "1",
+     "1 if 1 else " * 50_000 + "1", "~" * 100_000 + "1"],
+    ids=["minus", "not", "power", "lambda", "conditional", "invert"],
+)
+def test_long_operator_chains_are_failed_tasks_not_memory_errors(body):
+    # CPython's parser raises MemoryError on these; feed() must not.
+    (task,) = parse(["1. calc(" + body + ")\n"])
+    assert task.error.startswith("cannot parse the arguments of calc(")
+    assert task.error.endswith("the arguments are nested too deeply")
+    assert len(task.error) < 300  # the 100 KB call is quoted only in part
+
+
+class _Counting:
+    """Counts the characters each scanner and head machine is handed, wrapped around them."""
+
+    def __init__(self, monkeypatch):
+        self.scanned = 0
+        scanner_feed, head_feed = parser_module._CallScanner.feed, parser_module._Head.feed
+
+        def count_scanner(scanner, piece, *, final):
+            self.scanned += len(scanner.carry) + len(piece)
+            return scanner_feed(scanner, piece, final=final)
+
+        def count_head(head, piece, offset):
+            self.scanned += len(piece)
+            return head_feed(head, piece, offset)
+
+        monkeypatch.setattr(parser_module._CallScanner, "feed", count_scanner)
+        monkeypatch.setattr(parser_module._Head, "feed", count_head)
+
+
+@pytest.mark.parametrize(
+    "line, expected_error",
+    [
+        ('1. search("' + "a" * 100_000 + '")', None),
+        ('1. search("' + "a" * 100_000, "unterminated string in the arguments"),
+        ("1. search(" + "'''" + "\\'" * 50_000 + "''')", None),
+        ("1" + " " * 100_000 + '. search("x")', None),
+        ("1. " + "search" + " " * 100_000 + '("x")', None),
+    ],
+    ids=["long-string", "unterminated", "escapes-in-triple-quotes", "spaces-in-head", "spaces-before-paren"],
+)
+def test_a_long_line_in_one_character_chunks_is_read_once(monkeypatch, line, expected_error):
+    whole = parse([line + "\n"])
+    counting = _Counting(monkeypatch)
+    tasks = parse(list(line + "\n"))
+    assert [(t.idx, t.tool, t.error) for t in tasks] == [(1, "search", expected_error)]
+    assert tasks == whole
+    # every character is handed to a state machine at most three times (a lookahead keeps
+    # one or two for the next chunk); rescanning the growing line per chunk, as the parser
+    # once did, would be ~len(line)**2 / 2
+    assert counting.scanned <= 3 * len(line)
+
+
+def test_a_one_megabyte_argument_streamed_in_small_chunks():
+    text = "x" * 1_000_000
+    line = f'1. search("{text}")\n2. join()\n'
+    for size in (7, 4096):
+        first, second = parse(chunked(line, size))
+        assert first == T(1, "search", f'1. search("{text}")', text)
+        assert second.is_join
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("Thought: a" + " " * 1_000_000 + "b", None),
+        ("1. a" + " " * 1_000_000 + "b", "not a tool call"),
+        (" " * 1_000_000 + "1. search('x')", "search"),
+        ("1. search('x'" + " " * 1_000_000 + ", k=2)", "search"),
+    ],
+    ids=["thought", "numbered-prose", "indent", "inside-the-call"],
+)
+def test_whitespace_runs(line, expected):
+    # `\s*(.*?)\s*$` took ~1 s for 20,000 inner spaces and grows with their square
+    for chunks in ([line + "\n"], chunked(line + "\n", 16)):
+        tasks = parse([*chunks, "9. join()\n"])
+        if expected is None:
+            assert tasks[0].thought == "a" + " " * 1_000_000 + "b"
+        elif expected == "not a tool call":
+            assert tasks[0].error.startswith("not a tool call: 'a     ")
+            assert tasks[0].error.endswith(" more characters)'")
+        else:
+            assert tasks[0].error is None and tasks[0].tool == "search" and tasks[0].args[0] == "x"
+
+
+def test_a_line_over_the_limit_fails_when_the_limit_is_passed():
+    head = '1. search("'
+    line = head + "a" * MAX_LINE_CHARS + '")'
+    parser = PlanParser(TOOLS)
+    assert parser.feed(line[:MAX_LINE_CHARS]) == []
+    (task,) = parser.feed(line[MAX_LINE_CHARS : MAX_LINE_CHARS + 1])  # before the line ends
+    assert (task.idx, task.tool, task.error) == (1, "search", TOO_LONG)
+    assert task.text.startswith(head + "aaa") and task.text.endswith(f"({MAX_LINE_CHARS - 160:,} more characters)")
+    # the rest of the line is skipped; the next line is parsed as usual
+    assert parser.feed(line[MAX_LINE_CHARS + 1 :] + '\n2. search("$1")\n') == [
+        T(2, "search", '2. search("$1")', Ref(1), deps=(1,))
+    ]
+    assert parser.close() == []
+
+
+def test_over_the_limit_the_same_tasks_whatever_the_chunking():
+    line = "7. calc([" + "1, " * (MAX_LINE_CHARS // 3) + "2])"
+    text = f"Thought: big\n{line}  {END_OF_PLAN}\n8. search('never')"
+    whole = parse([text])
+    assert [(t.idx, t.error, t.thought) for t in whole] == [(7, TOO_LONG, "big")]
+    assert parse(chunked(text, 65_536)) == whole
+    assert parse(chunked(text, 1_000_003)) == whole
+
+
+def test_end_marker_in_the_skipped_part_of_a_long_line_ends_the_plan():
+    line = '1. search("' + "a" * MAX_LINE_CHARS + f'"){END_OF_PLAN}'
+    parser = PlanParser(TOOLS)
+    tasks = []
+    for chunk in chunked(line + '\n2. search("y")\n', 61):
+        tasks += parser.feed(chunk)
+    assert [t.error for t in tasks] == [TOO_LONG]
+    assert parser.ended
+
+
+def test_prose_over_the_limit_is_cut_at_the_limit():
+    text = "Thought: " + "t" * MAX_LINE_CHARS + "\n1. search('x')\n"
+    for chunks in ([text], chunked(text, 100_000)):
+        (task,) = parse(chunks)
+        assert task.error is None and task.thought == "t" * (MAX_LINE_CHARS - len("Thought: "))
