@@ -386,10 +386,10 @@ class PlanParser:
 
     def _emit_call(self, out: list[Task]) -> None:
         """The call's closing parenthesis arrived: emit its task, watch the rest of the line."""
-        scanner = self._scanner
-        assert scanner is not None and scanner.end is not None
+        scanner, head = self._scanner, self._head
+        assert scanner is not None and scanner.end is not None and head is not None
         line = "".join(self._parts)
-        out.append(self._call_task(self._head, line[: scanner.end], scanner.dollars))
+        out.append(self._call_task(head, line[: scanner.end], scanner.dollars))
         self._parts, self._watching = [], True
         self._watch(line[scanner.end + 1 :])
 
@@ -438,6 +438,7 @@ class PlanParser:
                 self._finish_line_text(line[:marker], out)
             return
         if scanner is not None:
+            assert head is not None  # a scanner starts when the head is complete
             self._repair_call(line, head, scanner, out)
             return
         self._finish_line_text(line, out)
