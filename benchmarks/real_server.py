@@ -5,9 +5,10 @@
 
 A few questions with small local tools (lookup tables and arithmetic: no network beyond
 URL) are answered by LLMCompiler on each endpoint (chat, completions) with each planner
-grammar (off; gbnf: llama.cpp's `grammar` field; vllm: vLLM's structured-output regex). The
-grammar constrains the planner only; the joiner is the same model without one. Reported per
-configuration:
+grammar (off; gbnf: llama.cpp's `grammar` field; vllm: vLLM's structured-output regex),
+streamed or not (`--streams on,off`: servers that send no usage chunk when streaming report
+usage in a whole JSON reply). The grammar constrains the planner only; the joiner is the
+same model without one. Reported per configuration:
 
 - **plans parsed**: plans whose every task parsed without an error and that end in `join()`
   (a planner call that failed, e.g. cut at `max_tokens`, counts as not parsed);
@@ -31,6 +32,7 @@ import argparse
 import asyncio
 import json
 import platform
+import shlex
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -334,7 +336,13 @@ def summarise(runs: Sequence[QuestionRun]) -> dict[str, Any]:
 
 
 def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
     lines = [
+        f"{report['generated']}: `{report['command']}`",
+        "",
+        f"Model `{report['model']}` at {report['url']}" + (f" ({report['server']})" if report["server"] else "")
+        + f"; client: {m['platform']}, Python {m['python']}, {m['cpu']}.",
+        "",
         "| configuration | plans parsed | started early | correct | errors | mean s | planner in/out (recorded) "
         "| planner in/out (ours) | joiner in/out (recorded) | joiner in/out (ours) | usage from |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -374,7 +382,7 @@ def build_report(results: dict[str, list[QuestionRun]], *, url: str, model: str,
                  server: str | None) -> dict[str, Any]:
     return {
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["python benchmarks/real_server.py", *argv]),
+        "command": shlex.join(["python", "benchmarks/real_server.py", *argv]),
         "url": url,
         "model": model,
         "server": server,
