@@ -10,8 +10,11 @@ spellings, `$N`/`${N}`, keyword arguments after positional ones), so a constrain
 cannot write a call that fails to parse. What no context-free grammar can check is left to
 the parser, which turns it into a failed task as usual: ids that repeat or references to
 ids not written yet (a replan continues the numbering, so the grammar cannot fix it), a
-keyword given twice or named like a Python keyword, and a string or thought containing
-one of the planner's stop sequences (`<END_OF_PLAN>`, `###`), which the server cuts there.
+keyword given twice or named like a Python keyword, a string or thought containing one of
+the planner's stop sequences (`<END_OF_PLAN>`, `###`), which the server cuts there, and
+lines beyond the parser's limits (`MAX_LINE_CHARS`, `MAX_NESTING`).
+
+Use it for the planner only: the joiner and ReAct write another format.
 """
 
 from __future__ import annotations
