@@ -13,7 +13,7 @@ from llmcompiler.runtime.events import Event
 from llmcompiler.runtime.scheduler import TaskRecord, TaskStatus
 from llmcompiler.tools import Tool, tool
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version number: pyproject.toml reads it from here
 
 __all__ = [
     "Event",

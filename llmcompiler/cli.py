@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     if command == "bench" and rest[:1] != ["runtime"]:
         from llmcompiler.evaluation.bench import main as bench_main
 
-        return bench_main(rest, configs_dir=_repo_dir("configs"), prog=prog or "llmcompiler bench")  # says what it kept
+        return bench_main(rest, prog=prog or "llmcompiler bench")  # says what it kept
     if command in ("bench", "evaluate"):
         try:
             if command == "bench":
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
 
 
 def _repo_dir(name: str) -> Path | None:
-    """`configs/` or `benchmarks/` of a source checkout (editable install), else of the cwd."""
+    """`benchmarks/` of a source checkout (editable install), else of the cwd."""
     for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
         if (base / name).is_dir():
             return base / name

@@ -1,4 +1,4 @@
-"""The benchmark suites under configs/: settings, tools and every few-shot example.
+"""The benchmark suites (llmcompiler/suites/, re-exported by configs/): settings, tools and every few-shot example.
 
 Each suite file is imported by path, as the suite loader does, and every example is checked
 against the runtime's own parsers: planner examples must parse into maximally parallel plans
@@ -9,6 +9,7 @@ no example was copied from a benchmark dataset runs only where the reference cop
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -24,6 +25,7 @@ from llmcompiler.plan.task import collect_refs
 from llmcompiler.tools import Tool
 
 CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+SUITES_DIR = Path(__file__).resolve().parent.parent / "llmcompiler" / "suites"
 SUITES = ("hotpotqa", "movie", "parallelqa")
 TOOL_NAMES = {"hotpotqa": {"search"}, "movie": {"search"}, "parallelqa": {"search", "math"}}
 DATASETS_DIR = Path(os.environ.get("LLMCOMPILER_DATASETS_DIR", "/work/shared/datasets"))
@@ -37,9 +39,12 @@ _MOVIE_HEAD = "Find a movie similar to "
 
 
 def load(suite: str, part: str) -> types.ModuleType:
-    path = CONFIGS_DIR / suite / f"{part}.py"
+    return load_file(SUITES_DIR / suite / f"{part}.py")
+
+
+def load_file(path: Path) -> types.ModuleType:
     assert path.is_file(), f"missing {path}"
-    spec = importlib.util.spec_from_file_location(f"_test_configs_{suite}_{part}", path)
+    spec = importlib.util.spec_from_file_location(f"_test_configs_{path.parent.name}_{path.stem}_{path.parent.parent.name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -431,6 +436,23 @@ def test_suite_loader_reads_the_folder(suite):
     assert loaded.prompts() == (load(suite, "gpt_prompts").PLANNER_EXAMPLES, load(suite, "gpt_prompts").JOINER_EXAMPLES)
     assert loaded.prompts(llama=True)[0] == load(suite, "llama_prompts").PLANNER_EXAMPLES
     assert loaded.react_examples(llama=True) == load(suite, "react_prompts").REACT_LLAMA_EXAMPLES
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_configs_folder_is_the_packaged_suite(suite):
+    """configs/NAME keeps `--config configs/NAME` working without a second copy to drift."""
+    for part in ("configs", "tools", "gpt_prompts", "llama_prompts", "react_prompts"):
+        packaged = importlib.import_module(f"llmcompiler.suites.{suite}.{part}")
+        shim = load_file(CONFIGS_DIR / suite / f"{part}.py")
+        names = {n for n in vars(packaged) if not n.startswith("_")}
+        assert names and names <= set(vars(shim)), part
+        for name in names:
+            assert getattr(shim, name) is getattr(packaged, name), f"{part}.{name}"
+    loaded = pytest.importorskip("llmcompiler.evaluation.suite").load_suite(CONFIGS_DIR / suite)
+    assert loaded.configs == load(suite, "configs").CONFIGS and loaded.prompts() == (
+        load(suite, "gpt_prompts").PLANNER_EXAMPLES,
+        load(suite, "gpt_prompts").JOINER_EXAMPLES,
+    )
 
 
 # -- the README documents the layout as it is ---------------------------------------------

@@ -104,9 +104,11 @@ def _suite_spec(args: argparse.Namespace, configs_dir: Path | None) -> str:
         return args.config
     if not args.benchmark_name:
         raise ConfigurationError("give --benchmark_name (hotpotqa, movie, parallelqa) or --config PATH")
-    folder = (configs_dir or Path.cwd() / "configs") / args.benchmark_name
+    if configs_dir is None:  # shipped in the package, so an installed command finds it too
+        return f"llmcompiler.suites.{args.benchmark_name}"
+    folder = configs_dir / args.benchmark_name
     if not folder.is_dir():
-        raise ConfigurationError(f"no suite folder {folder}; run from the project root or pass --config PATH")
+        raise ConfigurationError(f"no suite folder {folder}; pass --config PATH")
     return str(folder)
 
 
