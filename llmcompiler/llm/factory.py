@@ -17,7 +17,8 @@ model keeps its own limit; a scripted one simulates `max_tokens` when given.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llmcompiler._imports import import_user_module
@@ -30,7 +31,6 @@ from llmcompiler.llm.scripted import ScriptedModel
 if TYPE_CHECKING:
     from llmcompiler.llm.openai_compat import Endpoint
 
-MODEL_TYPES = ("openai", "azure", "vllm", "friendli", "langchain", "scripted")
 FRIENDLI_BASE_URL = "https://api.friendli.ai/serverless/v1"
 STRUCTURED_FIELDS = ("structured_outputs", "guided_regex")
 
@@ -105,33 +105,9 @@ def get_model(
         if not isinstance(grammar, str) or not grammar.strip():
             raise ConfigurationError("grammar must be the text of a GBNF grammar")
         body["grammar"] = grammar
-    common = dict(max_retries=0, timeout=request_timeout)  # retries are ours: see openai_compat
-    key_variable: str | None
-    if kind == "openai":
-        key = api_key or _env("OPENAI_API_KEY")
-        if not key:
-            raise MissingCredentialsError("OPENAI_API_KEY", "OpenAI")
-        client = openai.AsyncOpenAI(api_key=key, base_url=base_url or _env("OPENAI_BASE_URL"), **common)
-        name, key_variable = _need_name(model_name, kind), "OPENAI_API_KEY"
-    elif kind == "azure":
-        client, name = _azure(openai, model_name, base_url, api_key, common)
-        key_variable = "AZURE_OPENAI_API_KEY"
-    elif kind == "vllm":
-        url = base_url or (f"http://localhost:{int(vllm_port)}/v1" if vllm_port else None) or _env("VLLM_BASE_URL")
-        if not url:
-            raise ConfigurationError(
-                "vllm needs the server's address: pass vllm_port (the N of `vllm serve MODEL --port N`) "
-                "or base_url, or set VLLM_BASE_URL"
-            )
-        client = openai.AsyncOpenAI(api_key=api_key or _env("VLLM_API_KEY") or "EMPTY", base_url=url, **common)
-        name, key_variable = _need_name(model_name, kind), "VLLM_API_KEY"
-    else:  # friendli
-        key = api_key or _env("FRIENDLI_TOKEN")
-        if not key:
-            raise MissingCredentialsError("FRIENDLI_TOKEN", "Friendli")
-        url = base_url or _env("FRIENDLI_BASE_URL") or FRIENDLI_BASE_URL
-        client = openai.AsyncOpenAI(api_key=key, base_url=url, **common)
-        name, key_variable = _need_name(model_name, kind), "FRIENDLI_TOKEN"
+    common = {"max_retries": 0, "timeout": request_timeout}  # retries are ours: see openai_compat
+    where = _Where(model_name=model_name, base_url=base_url, api_key=api_key, vllm_port=vllm_port, common=common)
+    client, name, key_variable = _CLIENTS[kind](openai, where)
     return OpenAIModel(
         client,
         name,
@@ -170,11 +146,30 @@ def _need_name(model_name: str | None, kind: str) -> str:
     return model_name
 
 
-def _azure(openai: Any, model_name: str | None, base_url: str | None, api_key: str | None, common: dict) -> tuple[Any, str]:
-    endpoint = base_url or _env("AZURE_OPENAI_ENDPOINT") or _env("AZURE_ENDPOINT")
+@dataclass(frozen=True, kw_only=True)
+class _Where:
+    """What an OpenAI-compatible provider's client is built from."""
+
+    model_name: str | None
+    base_url: str | None
+    api_key: str | None
+    vllm_port: int | None
+    common: dict[str, Any]  # options every client gets
+
+
+def _openai_client(openai: Any, where: _Where) -> tuple[Any, str, str]:
+    key = where.api_key or _env("OPENAI_API_KEY")
+    if not key:
+        raise MissingCredentialsError("OPENAI_API_KEY", "OpenAI")
+    client = openai.AsyncOpenAI(api_key=key, base_url=where.base_url or _env("OPENAI_BASE_URL"), **where.common)
+    return client, _need_name(where.model_name, "openai"), "OPENAI_API_KEY"
+
+
+def _azure_client(openai: Any, where: _Where) -> tuple[Any, str, str]:
+    endpoint = where.base_url or _env("AZURE_OPENAI_ENDPOINT") or _env("AZURE_ENDPOINT")
     if not endpoint:
         raise MissingCredentialsError("AZURE_OPENAI_ENDPOINT", "Azure OpenAI", what="an endpoint", alternatives=("AZURE_ENDPOINT",))
-    key = api_key or _env("AZURE_OPENAI_API_KEY")
+    key = where.api_key or _env("AZURE_OPENAI_API_KEY")
     if not key:
         raise MissingCredentialsError("AZURE_OPENAI_API_KEY", "Azure OpenAI")
     version = _env("OPENAI_API_VERSION") or _env("AZURE_OPENAI_API_VERSION")
@@ -182,11 +177,45 @@ def _azure(openai: Any, model_name: str | None, base_url: str | None, api_key: s
         raise MissingCredentialsError(
             "OPENAI_API_VERSION", "Azure OpenAI", what="an API version", alternatives=("AZURE_OPENAI_API_VERSION",)
         )
-    deployment = model_name or _env("AZURE_DEPLOYMENT_NAME")
+    deployment = where.model_name or _env("AZURE_DEPLOYMENT_NAME")
     if not deployment:
         raise MissingCredentialsError("AZURE_DEPLOYMENT_NAME", "Azure OpenAI", what="a deployment name (or model_name)")
-    client = openai.AsyncAzureOpenAI(azure_endpoint=endpoint, api_key=key, api_version=version, azure_deployment=deployment, **common)
-    return client, deployment
+    client = openai.AsyncAzureOpenAI(
+        azure_endpoint=endpoint, api_key=key, api_version=version, azure_deployment=deployment, **where.common
+    )
+    return client, deployment, "AZURE_OPENAI_API_KEY"
+
+
+def _vllm_client(openai: Any, where: _Where) -> tuple[Any, str, str]:
+    port = where.vllm_port
+    url = where.base_url or (f"http://localhost:{int(port)}/v1" if port else None) or _env("VLLM_BASE_URL")
+    if not url:
+        raise ConfigurationError(
+            "vllm needs the server's address: pass vllm_port (the N of `vllm serve MODEL --port N`) "
+            "or base_url, or set VLLM_BASE_URL"
+        )
+    client = openai.AsyncOpenAI(api_key=where.api_key or _env("VLLM_API_KEY") or "EMPTY", base_url=url, **where.common)
+    return client, _need_name(where.model_name, "vllm"), "VLLM_API_KEY"
+
+
+def _friendli_client(openai: Any, where: _Where) -> tuple[Any, str, str]:
+    key = where.api_key or _env("FRIENDLI_TOKEN")
+    if not key:
+        raise MissingCredentialsError("FRIENDLI_TOKEN", "Friendli")
+    url = where.base_url or _env("FRIENDLI_BASE_URL") or FRIENDLI_BASE_URL
+    client = openai.AsyncOpenAI(api_key=key, base_url=url, **where.common)
+    return client, _need_name(where.model_name, "friendli"), "FRIENDLI_TOKEN"
+
+
+# The OpenAI-compatible providers: how each builds its client, the model's name and the
+# variable its key comes from. Every other line of get_model is the same for all of them.
+_CLIENTS: dict[str, Callable[[Any, _Where], tuple[Any, str, str]]] = {
+    "openai": _openai_client,
+    "azure": _azure_client,
+    "vllm": _vllm_client,
+    "friendli": _friendli_client,
+}
+MODEL_TYPES = (*_CLIENTS, "langchain", "scripted")
 
 
 def _langchain(model_name: str | None, model: Any) -> ChatModel:
