@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmcompiler._files import atomic_write
 from llmcompiler.exceptions import LLMCompilerError
 
 __all__ = [
@@ -132,40 +132,32 @@ def _download(spec: DatasetSpec, target: Path, *, timeout: float) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatasetError(f"cannot create the cache directory {target.parent}: {exc.strerror or exc}") from exc
-    tmp = target.parent / f".{spec.file}.{secrets.token_hex(6)}.part"
+    opened = False
     try:
-        # A fresh name, O_EXCL, and 0o666 & ~umask (mkstemp's 0o600 would hide the cache from other users).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with atomic_write(target, binary=True, suffix=".part") as out:  # removed unless the checksum matched
+            opened = True
+            digest = hashlib.sha256()
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response:
+                    for block in iter(lambda: response.read(1 << 16), b""):
+                        digest.update(block)
+                        out.write(block)
+            except urllib.error.HTTPError as exc:
+                raise DatasetError(f"cannot download {spec.name} from {url}: HTTP {exc.code} {exc.reason}; {hint}") from exc
+            except urllib.error.URLError as exc:
+                raise DatasetError(f"cannot download {spec.name} from {url}: {exc.reason}; {hint}") from exc
+            except (OSError, ValueError) as exc:  # timeouts, resets, malformed URLs
+                raise DatasetError(f"cannot download {spec.name} from {url}: {exc}; {hint}") from exc
+            actual = digest.hexdigest()
+            if actual != spec.sha256.lower():
+                raise DatasetError(
+                    f"checksum mismatch for {spec.name} downloaded from {url}: sha256 {actual}, expected {spec.sha256}; "
+                    f"nothing was cached; {hint}"
+                )
     except OSError as exc:
-        raise DatasetError(f"cannot write to the cache directory {target.parent}: {exc.strerror or exc}") from exc
-    try:
-        digest = hashlib.sha256()
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                for block in iter(lambda: response.read(1 << 16), b""):
-                    digest.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-        except urllib.error.HTTPError as exc:
-            raise DatasetError(f"cannot download {spec.name} from {url}: HTTP {exc.code} {exc.reason}; {hint}") from exc
-        except urllib.error.URLError as exc:
-            raise DatasetError(f"cannot download {spec.name} from {url}: {exc.reason}; {hint}") from exc
-        except (OSError, ValueError) as exc:  # timeouts, resets, malformed URLs
-            raise DatasetError(f"cannot download {spec.name} from {url}: {exc}; {hint}") from exc
-        actual = digest.hexdigest()
-        if actual != spec.sha256.lower():
-            raise DatasetError(
-                f"checksum mismatch for {spec.name} downloaded from {url}: sha256 {actual}, expected {spec.sha256}; "
-                f"nothing was cached; {hint}"
-            )
-        try:
-            os.replace(tmp, target)
-        except OSError as exc:
-            raise DatasetError(f"cannot move the download into {target}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        if not opened:
+            raise DatasetError(f"cannot write to the cache directory {target.parent}: {exc.strerror or exc}") from exc
+        raise DatasetError(f"cannot move the download into {target}: {exc.strerror or exc}") from exc
 
 
 def load_dataset(

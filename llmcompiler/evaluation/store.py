@@ -42,7 +42,6 @@ import errno
 import json
 import math
 import os
-import secrets
 import shlex
 import socket
 import sys
@@ -58,6 +57,7 @@ except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
     import msvcrt
 
+from llmcompiler._files import atomic_write
 from llmcompiler.exceptions import LLMCompilerError
 
 __all__ = ["PRODUCER_KEY", "REQUIRED_KEYS", "ResultStore", "StoreError", "load_results"]
@@ -253,40 +253,11 @@ class ResultStore:
             directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the directory {directory}: {exc.strerror or exc}") from exc
-        tmp = directory / f".{self.path.name}.{secrets.token_hex(6)}.tmp"
         try:
-            # A fresh random name, O_EXCL: never write through a file or link left there; 0o666 & ~umask.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(payload)
-                    f.flush()
-                    os.fsync(f.fileno())
-                try:
-                    os.chmod(tmp, self.path.stat().st_mode & 0o7777)
-                except FileNotFoundError:
-                    pass  # a new store: the umask decided
-                os.replace(tmp, self.path)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+            with atomic_write(self.path) as f:
+                f.write(payload)
         except OSError as exc:
             raise StoreError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
-        _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable where the platform allows it (POSIX); best effort elsewhere."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _text(value: Any) -> str:
