@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmcompiler._stats import percentile
+from llmcompiler._text import shorten
 from llmcompiler.evaluation.scoring import compare_answer
 
 __all__ = ["GroupStats", "Summary", "compare", "format_summary", "percentile", "summarize"]
@@ -77,17 +79,6 @@ def _number(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0-100) with linear interpolation, like ``numpy.percentile``."""
-    if not values:
-        return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -213,11 +204,6 @@ def _acc(value: float | None) -> str:
     return "n/a" if value is None else str(round(value, 4))
 
 
-def _one_line(value: Any, limit: int = 200) -> str:
-    text = " ".join(str(value).split()) if value is not None else "None"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _list_ids(ids: Sequence[str], limit: int = 20) -> str:
     shown = ", ".join(ids[:limit])
     return shown + (f", ... ({len(ids) - limit} more)" if len(ids) > limit else "")
@@ -262,7 +248,7 @@ def format_summary(
         for rid, answer, label in s.wrong:
             if records is not None and rid in records:
                 answer, label = records[rid].get("answer"), records[rid].get("label")
-            lines.append(f"  {rid}: {_one_line(answer)} <> {_one_line(label)}")
+            lines.append(f"  {rid}: {shorten(answer, 200, marker='...')} <> {shorten(label, 200, marker='...')}")
     return "\n".join(lines)
 
 

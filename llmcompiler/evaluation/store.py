@@ -58,6 +58,7 @@ except ImportError:  # Windows
     import msvcrt
 
 from llmcompiler._files import atomic_write
+from llmcompiler._text import shorten
 from llmcompiler.exceptions import LLMCompilerError
 
 __all__ = ["PRODUCER_KEY", "REQUIRED_KEYS", "ResultStore", "StoreError", "load_results"]
@@ -298,10 +299,7 @@ def _command_line() -> str:
             shown.append(arg)
             hide_next = secret
     # one line for the error message, and a long argument (python -c SCRIPT) must not hide the rest
-    shown = [" ".join(arg.split()) for arg in shown]
-    shown = [arg if len(arg) <= 60 else arg[:59] + "…" for arg in shown]
-    line = shlex.join(shown)
-    return line if len(line) <= 300 else line[:299] + "…"
+    return shorten(shlex.join(shorten(arg, 60) for arg in shown), 300, one_line=False)
 
 
 def _same_file(fd: int, path: Path) -> bool:

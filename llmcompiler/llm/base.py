@@ -20,6 +20,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from llmcompiler._text import describe_error
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -113,10 +115,7 @@ class Completion:
 
     @property
     def error_text(self) -> str | None:
-        if self.error is None:
-            return None
-        message = str(self.error)
-        return f"{type(self.error).__name__}: {message}" if message else type(self.error).__name__
+        return None if self.error is None else describe_error(self.error)
 
 
 async def stream_call(

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 import openai
 
+from llmcompiler._text import describe_error
 from llmcompiler._validate import positive_int
 from llmcompiler.exceptions import (
     ConfigurationError,
@@ -139,7 +140,7 @@ class OpenAIModel:
                     if isinstance(exc, _NoFinishReason):
                         what = f"ended without a finish reason after it had started ({exc})"
                     else:
-                        what = f"broke after it had started: {_describe(exc)}"
+                        what = f"broke after it had started: {describe_error(exc)}"
                     raise ModelStreamError(f"{self.provider} stream for {self.model!r} {what}") from exc
                 retryable, retry_after = _classify(exc)
                 if not retryable or attempt >= self.retry.max_retries:
@@ -218,10 +219,10 @@ class OpenAIModel:
                 return ModelHTTPError(f"{where}: not found (404) — check the model or deployment name: {message}", status=status)
             return ModelHTTPError(f"{where}: HTTP {status}{tried}: {message}", status=status)
         if isinstance(exc, openai.APIConnectionError) or _is_transport_error(exc):
-            return ModelConnectionError(f"{where}: {_describe(exc)}{tried}")
+            return ModelConnectionError(f"{where}: {describe_error(exc)}{tried}")
         if isinstance(exc, _NoFinishReason):
             return ModelStreamError(f"{where}: the stream ended without a finish reason{tried} ({exc})")
-        return ModelError(f"{where}: {_describe(exc)}")
+        return ModelError(f"{where}: {describe_error(exc)}")
 
 
 def without_system_role(messages: Sequence[Message]) -> list[Message]:
@@ -258,11 +259,6 @@ def _usage_of(obj: Any) -> Usage | None:
     if usage is None or usage.prompt_tokens is None:
         return None
     return Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0, 1)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _error_message(exc: openai.APIStatusError) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmcompiler._compat import timeout as timeout_scope
+from llmcompiler._text import safe_repr, safe_str
 from llmcompiler.exceptions import ToolTimeoutError
 from llmcompiler.plan.task import REF_PATTERN, Ref
 from llmcompiler.runtime.threads import ABANDONED, ThreadCall, ThreadRunner
@@ -67,21 +68,7 @@ def resolve(value: Any, results: Mapping[int, Resolved]) -> Any:
 
 def error_text(exc: BaseException, *, about: str = "") -> str:
     """`ERROR: <type>: <about><message>`, whatever the exception's `__str__` does."""
-    return f"ERROR: {type(exc).__name__}: {about}{_message(exc) or _repr_of(exc)}"
-
-
-def _message(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception as problem:  # the message itself is broken: say so rather than crash the run
-        return f"(its message cannot be shown: str() raised {type(problem).__name__})"
-
-
-def _repr_of(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception as problem:
-        return f"<{type(value).__name__}: repr() raised {type(problem).__name__}>"
+    return f"ERROR: {type(exc).__name__}: {about}{safe_str(exc) or safe_repr(exc)}"
 
 
 def _unshowable(value: Any, problem: Exception) -> str:
@@ -89,7 +76,7 @@ def _unshowable(value: Any, problem: Exception) -> str:
     if isinstance(value, int):  # str() refuses ints past sys.get_int_max_str_digits()
         what += f" of about {int(value.bit_length() * 0.30103) + 1} digits"
     article = "an" if what[:1].lower() in "aeiou" else "a"
-    return f"ERROR: {type(problem).__name__}: the result ({article} {what}) cannot be shown as text: {_message(problem)}"
+    return f"ERROR: {type(problem).__name__}: the result ({article} {what}) cannot be shown as text: {safe_str(problem)}"
 
 
 def _cancel_requested() -> bool:
@@ -131,7 +118,7 @@ async def call_tool(
             if _cancel_requested():
                 raise
             failure = f"ERROR: CancelledError: {tool.name} raised CancelledError although nothing cancelled it"
-            detail = _message(exc)
+            detail = safe_str(exc)
             if detail:
                 failure += f" ({detail})"
         except (Exception, SystemExit) as exc:  # a tool's sys.exit() ends the call, not the program

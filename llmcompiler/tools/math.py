@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
+from llmcompiler._text import shorten
 from llmcompiler.exceptions import ToolError
 from llmcompiler.llm.base import complete, system, user
 from llmcompiler.tools.base import Tool
@@ -400,9 +401,8 @@ def evaluate_expression(expression: str) -> Number:
         raise
 
 
-def _clip(text: str, limit: int = 160) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _clip(text: str) -> str:
+    return shorten(text, 160, marker="...")
 
 
 _MATH_DESCRIPTION = """\

@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import aiohttp
 
+from llmcompiler._text import shorten
 from llmcompiler.exceptions import ConfigurationError, ToolError
 from llmcompiler.tools.base import Tool
 
@@ -183,11 +184,6 @@ def split_sentences(text: str) -> list[str]:
 def _significant_words(text: str) -> set[str]:
     words = {w.casefold() for w in _WORD.findall(text)}
     return (words - _STOPWORDS) or words
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _default_user_agent() -> str:
@@ -487,7 +483,7 @@ class WikipediaSearch:
         try:
             async with session.get(self.api_url, params=params) as response:
                 if response.status != 200:
-                    body = _short(await response.text(errors="replace"))
+                    body = shorten(await response.text(errors="replace"), 200, marker="...")
                     raise WikipediaError(
                         f"{what} failed: HTTP {response.status} {response.reason or ''}".rstrip()
                         + (f": {body}" if body else "")
@@ -502,7 +498,7 @@ class WikipediaSearch:
         try:
             data = json.loads(raw)
         except ValueError:
-            raise WikipediaError(f"{what} answered with a body that is not JSON: {_short(raw.decode('utf-8', 'replace'))}") from None
+            raise WikipediaError(f"{what} answered with a body that is not JSON: {shorten(raw.decode('utf-8', 'replace'), 200, marker='...')}") from None
         if not isinstance(data, dict):
             raise WikipediaError(f"{what} answered with JSON that is not an object")
         error = data.get("error")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from llmcompiler._text import shorten
 from llmcompiler.exceptions import ConfigurationError
 from llmcompiler.trace.timeline import Span, Timeline
 
@@ -94,8 +95,7 @@ def gantt_png(timeline: Timeline, path: str | os.PathLike[str], *, title: str | 
 
 
 def _short(span: Span) -> str:
-    label = _printable(span.label)
-    label = label if len(label) <= 42 else label[:41] + "…"
+    label = shorten(_printable(span.label), 42, one_line=False)
     return label.replace("$", r"\$")  # matplotlib reads $...$ as math
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler._files import write_text_atomic
+from llmcompiler._text import shorten
 from llmcompiler.trace.gantt import COLOURS, rows
 from llmcompiler.trace.summary import PHASE_NAMES, PHASES, RunSummary, format_cost
 from llmcompiler.trace.timeline import Span, Timeline
@@ -201,7 +202,7 @@ def _svg(timeline: Timeline) -> str:
     for y_index, span in enumerate(drawn):
         y = TOP + y_index * ROW_HEIGHT
         bar_y = y + (ROW_HEIGHT - BAR_HEIGHT) // 2
-        label = _short(span.label)
+        label = shorten(span.label, LABEL_CHARS)
         if span.lane == "task":
             out.append(f'<g class="row task {escape(span.status)}" data-task="{span.idx}" data-status="{escape(span.status)}">')
         else:
@@ -325,14 +326,8 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def _short(label: str) -> str:
-    label = " ".join(label.split())
-    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
-
-
 def _first_line(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= 120 else line[:119] + "…"
+    return shorten(text.strip().splitlines()[0] if text.strip() else "", 120, one_line=False)
 
 
 _CSS = """

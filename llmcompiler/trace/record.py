@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler._files import write_text_atomic
+from llmcompiler._text import shorten
 from llmcompiler.exceptions import LLMCompilerError
 from llmcompiler.llm.base import Usage
 from llmcompiler.plan.task import Ref, Task
@@ -181,7 +182,7 @@ def _is_int(value: Any) -> bool:
 
 def _show(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
-    return text if len(text) <= 40 else text[:39] + "…"
+    return shorten(text, 40, one_line=False)
 
 
 _NAMES = {float: "a number of seconds", int: "an integer", str: "a string", bool: "true or false", type(None): "null"}
