@@ -18,11 +18,15 @@ from typing import IO, Any
 
 
 @contextmanager
-def atomic_write(path: str | os.PathLike[str], *, binary: bool = False, suffix: str = ".tmp") -> Iterator[IO[Any]]:
+def atomic_write(
+    path: str | os.PathLike[str], *, binary: bool = False, suffix: str = ".tmp", mode: int | None = None
+) -> Iterator[IO[Any]]:
     """A file to write `path`'s new content into (UTF-8 text, or bytes with `binary=True`).
 
     The parent folder must exist. OSError is raised as it comes (the callers know what
     their file is and say so); `suffix` ends the temporary name (".part" for downloads).
+    `mode` gives the file exactly these permissions; without it a replaced file keeps its
+    own and a new one gets 0o666 & ~umask.
     """
     target = Path(path)
     # A fresh random name and O_EXCL: never write through a file or a link left there.
@@ -34,10 +38,13 @@ def atomic_write(path: str | os.PathLike[str], *, binary: bool = False, suffix: 
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            os.chmod(tmp, target.stat().st_mode & 0o7777)  # a replaced file keeps its permissions
-        except FileNotFoundError:
-            pass  # a new file: the umask decided
+        if mode is not None:
+            os.chmod(tmp, mode)
+        else:
+            try:
+                os.chmod(tmp, target.stat().st_mode & 0o7777)  # a replaced file keeps its permissions
+            except FileNotFoundError:
+                pass  # a new file: the umask decided
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -60,9 +67,10 @@ def fsync_directory(directory: Path) -> None:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write `text` to `path` (UTF-8) through `atomic_write`, creating missing parent folders."""
+    """Write `text` to `path` (UTF-8) through `atomic_write`, creating missing parent folders;
+    mode 0644, whatever the umask: traces and pages are ordinary files to open and share."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(target) as handle:
+    with atomic_write(target, mode=0o644) as handle:
         handle.write(text)
     return target

@@ -21,11 +21,17 @@ def test_a_replaced_file_keeps_its_mode_and_a_new_one_gets_the_umask(tmp_path):
 
     umask = os.umask(0o027)
     try:
+        with atomic_write(tmp_path / "fresh.json") as handle:
+            handle.write("{}")
         new = write_text_atomic(tmp_path / "sub" / "new.json", "é")  # parents created, UTF-8
+        os.chmod(old, 0o600)
+        write_text_atomic(old, "traces")  # a trace or page is 0644 whatever was there
     finally:
         os.umask(umask)
-    assert new.read_bytes() == "é".encode() and stat.S_IMODE(new.stat().st_mode) == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.json", "sub"]
+    assert stat.S_IMODE((tmp_path / "fresh.json").stat().st_mode) == 0o640
+    assert new.read_bytes() == "é".encode() and stat.S_IMODE(new.stat().st_mode) == 0o644
+    assert stat.S_IMODE(old.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.json", "old.json", "sub"]
 
 
 @pytest.mark.parametrize("failing", ["inside", "fsync", "replace", "interrupt"])
