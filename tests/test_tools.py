@@ -680,10 +680,10 @@ def test_as_tools_rejects_duplicates():
 
 
 def test_importing_tools_does_not_import_langchain_or_pydantic():
+    modules = ["base", "convert", "docstring", "langchain", "schema", "signature", "tool"]
     code = (
-        "import sys, importlib.util\n"
-        "spec = importlib.util.spec_from_file_location('t', 'llmcompiler/tools/base.py')\n"
-        "m = importlib.util.module_from_spec(spec); sys.modules['t'] = m; spec.loader.exec_module(m)\n"
+        "import sys, importlib\n"
+        f"for m in {modules!r}: importlib.import_module('llmcompiler.tools.' + m)\n"
         "print(sorted(n for n in sys.modules if n.split('.')[0] in ('langchain_core', 'pydantic')))\n"
     )
     import pathlib
@@ -691,3 +691,131 @@ def test_importing_tools_does_not_import_langchain_or_pydantic():
     root = pathlib.Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_pydantic_is_a_declared_dependency():
+    tomllib = pytest.importorskip("tomllib")
+    import pathlib
+
+    pyproject = pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+    assert any(d.replace(" ", "").startswith("pydantic>=2") for d in dependencies)
+
+
+# ------------------------------------------------------------------ one model of the parameters
+
+
+def test_bind_agrees_with_python_when_kwargs_catch_a_positional_only_name():
+    def f(a, /, **extra):
+        return (a, extra)
+
+    t = tool(f)
+    assert t.bind((1,), {"a": 2}) == ((1,), {"a": 2})
+    assert asyncio.run(call(t, 1, a=2)) == (1, {"a": 2})
+    with pytest.raises(TypeError, match=r"^f\(\) takes a, /, \*\*extra; missing required argument 'a'$"):
+        t.bind((), {"a": 2})
+
+
+def test_bind_writes_its_message_only_for_a_call_that_does_not_fit(monkeypatch):
+    from llmcompiler.tools.schema import Parameters
+
+    t = tool(search)
+
+    def render(self):
+        raise AssertionError("the parameters were rendered")
+
+    monkeypatch.setattr(Parameters, "render", render)
+    assert t.bind(("x",), {"k": 2}) == (("x",), {"k": 2})
+    assert t.bind((), {"query": "x"}) == ((), {"query": "x"})
+    with pytest.raises(AssertionError, match="rendered"):
+        t.bind((), {})
+
+
+def test_schema_fields_that_are_not_python_names_or_come_after_optional_ones():
+    from llmcompiler.tools.schema import Parameters
+
+    params = Parameters.from_schema(
+        {
+            "type": "object",
+            "properties": {"page-size": {"type": "integer"}, "class": {"type": "string"}, "query": {"type": "string"}},
+            "required": ["query"],
+        }
+    )
+    assert params.render() == "page-size: int = None, class: str = None, query: str"
+    assert params.bind("find", (10, "a", "q"), {}) == {"page-size": 10, "class": "a", "query": "q"}
+    assert params.bind("find", (), {"query": "q", "class": "b", "page-size": 3}) == {
+        "page-size": 3,
+        "class": "b",
+        "query": "q",
+    }
+    with pytest.raises(TypeError) as info:
+        params.bind("find", (10,), {})
+    assert str(info.value) == (
+        "find() takes page-size: int = None, class: str = None, query: str; missing required argument 'query'"
+    )
+    with pytest.raises(TypeError, match="got an unexpected keyword argument 'page_size'$"):
+        params.bind("find", (), {"query": "q", "page_size": 1})
+
+
+async def test_langchain_tool_with_fields_that_are_not_python_names():
+    lc = _lc()
+    schema = {
+        "type": "object",
+        "properties": {"from": {"type": "string"}, "max-results": {"type": "integer"}},
+        "required": ["from"],
+    }
+
+    async def lookup(**kwargs):
+        return kwargs
+
+    t = as_tool(lc.StructuredTool(name="lookup", description="Look up.", args_schema=schema, coroutine=lookup))
+    assert t.signature == "(from: str, max-results: int = None)"
+    assert t.bind(("a", 2), {}) == ((), {"from": "a", "max-results": 2})
+    assert await call(t, "a", 2) == {"from": "a", "max-results": 2}
+
+
+def test_prompt_schema_and_binding_describe_the_same_parameters():
+    t = tool(search)
+    assert list(t.args_schema["properties"]) == ["query", "k"]
+    assert t.signature == "(query: str, k: int = 3) -> str"
+    assert t.bind((), {"query": "x", "k": 1}) == ((), {"query": "x", "k": 1})
+    with pytest.raises(TypeError, match="takes query: str, k: int = 3;"):
+        t.bind((), {"k": 1})
+
+
+async def test_the_runtime_needs_no_more_of_a_tool_than_its_protocol(lc_search):
+    from llmcompiler.runtime.executor import call_tool
+    from llmcompiler.runtime.protocols import RuntimeTool
+    from llmcompiler.runtime.threads import ThreadRunner
+
+    members = {n for n in vars(RuntimeTool) if not n.startswith("_")}
+    assert members == {"name", "func", "is_async", "timeout", "retries", "max_concurrency", "bind"}
+    for t in (tool(search), as_tool(lc_search), Tool("biggest", max, "")):
+        assert all(hasattr(t, m) for m in members)
+
+    class Bare:  # exactly the protocol's members, nothing of Tool
+        name = "double"
+        is_async = False
+        timeout = None
+        retries = 1
+        max_concurrency = None
+
+        def __init__(self):
+            self.calls = 0
+
+        def func(self, x):
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("first attempt fails")
+            return 2 * x
+
+        def bind(self, args, kwargs):
+            return tuple(args), dict(kwargs)
+
+    bare = Bare()
+    threads = ThreadRunner(2)
+    try:
+        outcome = await call_tool(bare, (21,), {}, threads=threads)
+    finally:
+        threads.close()
+    assert (outcome.ok, outcome.value, outcome.attempts, bare.calls) == (True, 42, 2, 2)

@@ -31,6 +31,7 @@ from llmcompiler._compat import timeout as timeout_scope
 from llmcompiler._text import safe_repr, safe_str
 from llmcompiler.exceptions import ToolTimeoutError
 from llmcompiler.plan.task import REF_PATTERN, Ref
+from llmcompiler.runtime.protocols import RuntimeTool
 from llmcompiler.runtime.threads import ABANDONED, ThreadCall, ThreadRunner
 
 
@@ -97,7 +98,7 @@ class Outcome:
 
 
 async def call_tool(
-    tool: Any,
+    tool: RuntimeTool,
     args: tuple,
     kwargs: dict[str, Any],
     *,
@@ -134,7 +135,7 @@ async def call_tool(
     return Outcome(False, None, failure, attempts)
 
 
-async def _call_once(tool: Any, args: tuple, kwargs: dict[str, Any], threads: ThreadRunner) -> Any:
+async def _call_once(tool: RuntimeTool, args: tuple, kwargs: dict[str, Any], threads: ThreadRunner) -> Any:
     scope = timeout_scope(tool.timeout)
     call: ThreadCall | None = None
     try:
@@ -158,7 +159,7 @@ async def _call_once(tool: Any, args: tuple, kwargs: dict[str, Any], threads: Th
     return result
 
 
-def _timed_out(tool: Any, call: ThreadCall | None, threads: ThreadRunner) -> str:
+def _timed_out(tool: RuntimeTool, call: ThreadCall | None, threads: ThreadRunner) -> str:
     message = f"{tool.name} timed out after {tool.timeout:g}s"
     if call is not None and call.state == ABANDONED:
         message += (

@@ -54,6 +54,7 @@ from llmcompiler._compat import TaskGroup
 from llmcompiler.plan.task import Task
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.executor import Resolved, call_tool, error_text, resolve
+from llmcompiler.runtime.protocols import RuntimeTool
 from llmcompiler.runtime.threads import ThreadRunner, shared_runner
 
 
@@ -109,7 +110,7 @@ class Scheduler:
 
     def __init__(
         self,
-        tools: Mapping[str, Any],
+        tools: Mapping[str, RuntimeTool],
         *,
         group: TaskGroup,
         emit: Callable[[ev.Event], None],
@@ -122,7 +123,7 @@ class Scheduler:
         self._threads = threads or shared_runner()
         self._limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._tool_limits = {
-            name: asyncio.Semaphore(t.max_concurrency) for name, t in tools.items() if getattr(t, "max_concurrency", None)
+            name: asyncio.Semaphore(t.max_concurrency) for name, t in tools.items() if t.max_concurrency
         }
         self.records: dict[int, TaskRecord] = {}
         self.rejected: list[TaskRecord] = []  # bad lines whose id was already taken

@@ -2,8 +2,18 @@
 
 `as_tool` / `as_tools` accept `Tool` objects, plain (sync or async) callables and
 langchain-core tools; langchain-core is imported only when one is actually converted.
+
+The modules, one job each:
+
+- `tool`: `Tool` and the `tool` decorator;
+- `schema`: a tool's parameters (prompt rendering, JSON schema, argument binding);
+- `signature` / `docstring`: reading a Python callable and its docstring;
+- `langchain`: langchain-core tools as `Tool`s; `convert`: `as_tool` / `as_tools`;
+- `math`, `wikipedia`: the tools of the paper's benchmarks.
 """
 
-from llmcompiler.tools.base import RESERVED_NAMES, LangChainTool, Tool, as_tool, as_tools, tool
+from llmcompiler.tools.convert import as_tool, as_tools
+from llmcompiler.tools.langchain import LangChainTool
+from llmcompiler.tools.tool import RESERVED_NAMES, Tool, tool
 
 __all__ = ["RESERVED_NAMES", "LangChainTool", "Tool", "as_tool", "as_tools", "tool"]

@@ -1,0 +1,321 @@
+"""`Tool`: what a plan's calls run, and the `tool` decorator.
+
+A `Tool` is a name, a callable, a description for the planner and the facts the runtime
+needs to run it (`is_async`, `timeout`, `retries`, `max_concurrency`). It does not run
+anything itself: the executor calls ``tool.func(*a, **kw)`` with ``a, kw = tool.bind(args,
+kwargs)``, awaiting the result when `is_async` is true and offloading it to a worker
+thread otherwise, and applies the timeout and retry policy. The runtime relies on no more
+than `llmcompiler.runtime.protocols.RuntimeTool` says, which a `Tool` is.
+
+What the tool's parameters are, how the prompt shows them and whether a call fits them
+all come from one `llmcompiler.tools.schema.Parameters`, read off the callable
+(`llmcompiler.tools.signature`, `llmcompiler.tools.docstring`) or off an explicit
+``args_schema``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, overload
+
+from llmcompiler.exceptions import ConfigurationError
+from llmcompiler.tools.docstring import parse_docstring
+from llmcompiler.tools.schema import Parameters, normalise_schema
+from llmcompiler.tools.signature import (
+    annotation_text,
+    is_async_callable,
+    read_signature,
+    unwrap_partial,
+)
+
+__all__ = ["RESERVED_NAMES", "Tool", "check_name", "tool"]
+
+#: Names a tool may not take: `join()` closes a plan.
+RESERVED_NAMES = frozenset({"join"})
+
+# The plan parser recognises a call as `N. name(`, with `name` matching this.
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _default_stringify(name: str, args: Iterable[Any], kwargs: Mapping[str, Any]) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+class Tool:
+    """A function the planner can call.
+
+    Args:
+        name: the name used in plans (`name(...)`); an identifier, not `join`.
+        func: what the runtime calls, as ``func(*a, **kw)`` with ``a, kw = bind(args,
+            kwargs)``; sync or async.
+        description: what the tool does, for the planner prompt. It may start with
+            the call's signature, as descriptions written for the original LLMCompiler
+            do (``"search(entity: str) -> str:\\n - ..."``); `prompt_line` then
+            shows it as written.
+        stringify_rule: renders the call's positional arguments for prompts
+            (``rule(list_of_args) -> str``), as in the original LLMCompiler.
+        args_schema: JSON schema (dict, or a pydantic model class) of the parameters;
+            derived from `func`'s signature, annotations and docstring when omitted.
+        timeout: seconds one attempt may take, or None for no limit.
+        retries: extra attempts after a failure (0: run once).
+        max_concurrency: how many calls of this tool may run at once, or None.
+
+    `is_async` tells the runtime whether calling `func` returns an awaitable; it is
+    detected (coroutine functions, async callables, partials of either) and may be
+    set by hand for a sync function that returns an awaitable.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        description: str = "",
+        stringify_rule: Callable[[list], str] | None = None,
+        *,
+        args_schema: Mapping[str, Any] | type | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        max_concurrency: int | None = None,
+    ) -> None:
+        if isinstance(func, Tool):
+            func = func.func
+        check_name(name)
+        if not callable(func):
+            raise ValueError(f"tool {name!r}: func must be callable, got {type(func).__name__}")
+        if description is None:
+            description = ""
+        if not isinstance(description, str):
+            raise ValueError(
+                f"tool {name!r}: description must be a string, got {type(description).__name__}"
+            )
+        if stringify_rule is not None and not callable(stringify_rule):
+            raise ValueError(f"tool {name!r}: stringify_rule must be callable or None")
+        # ConfigurationError is a ValueError: callers catching ValueError keep working.
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+                raise ConfigurationError(f"tool {name!r}: timeout must be a number of seconds or None")
+            if not timeout > 0:  # also rejects NaN
+                raise ConfigurationError(f"tool {name!r}: timeout must be > 0 seconds, got {timeout!r}")
+            if not math.isfinite(timeout):  # "never" is spelled None
+                raise ConfigurationError(
+                    f"tool {name!r}: timeout must be a finite number of seconds (None for no limit), got {timeout!r}"
+                )
+        if isinstance(retries, bool) or not isinstance(retries, numbers.Integral) or retries < 0:
+            raise ConfigurationError(f"tool {name!r}: retries must be an int >= 0, got {retries!r}")
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool)
+            or not isinstance(max_concurrency, numbers.Integral)
+            or max_concurrency < 1
+        ):
+            raise ConfigurationError(
+                f"tool {name!r}: max_concurrency must be an int >= 1 or None, "
+                f"got {max_concurrency!r}"
+            )
+
+        self.name: str = name
+        self.func: Callable[..., Any] = func
+        self.description: str = description
+        self.stringify_rule: Callable[[list], str] | None = stringify_rule
+        self.timeout: float | None = timeout
+        self.retries: int = retries
+        self.max_concurrency: int | None = max_concurrency
+        self.is_async: bool = is_async_callable(func)
+
+        sig = read_signature(func)
+        # What `bind` checks calls against: the callable's real parameters.
+        self._call: Parameters
+        if sig is None:  # builtins and the like: nothing known about the parameters
+            self._call = Parameters.unknown()
+            self._returns: str | None = None
+        else:
+            self._call = Parameters.from_signature(sig, parse_docstring(inspect.getdoc(unwrap_partial(func)))[1])
+            self._returns = annotation_text(sig.return_annotation)
+        # What the prompt shows: the same parameters, or those of an explicit schema.
+        self._shown: Parameters = self._call if args_schema is None else Parameters.from_schema(normalise_schema(args_schema))
+        self.args_schema: dict[str, Any] = self._shown.schema
+
+    # -- construction from a function ------------------------------------------------
+
+    @classmethod
+    def from_function(
+        cls,
+        func: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        stringify_rule: Callable[[list], str] | None = None,
+        args_schema: Mapping[str, Any] | type | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        max_concurrency: int | None = None,
+    ) -> Tool:
+        """A tool for `func`: name from its `__name__`, description from its docstring
+        (without the Args/Returns sections), schema from its signature."""
+        if isinstance(func, Tool):
+            func = func.func
+        if not callable(func):
+            raise ValueError(f"cannot make a tool of a {type(func).__name__}: it is not callable")
+        inner = unwrap_partial(func)
+        if name is None:
+            name = getattr(inner, "__name__", None) or type(inner).__name__
+            if not (isinstance(name, str) and _NAME.fullmatch(name)):
+                raise ValueError(f"cannot derive a tool name from {func!r} ({name!r}); pass name=...")
+        if description is None:
+            doc = getattr(inner, "__doc__", None)
+            description, _ = parse_docstring(doc if isinstance(doc, str) else None)
+        return cls(
+            name,
+            func,
+            description,
+            stringify_rule,
+            args_schema=args_schema,
+            timeout=timeout,
+            retries=retries,
+            max_concurrency=max_concurrency,
+        )
+
+    # -- what the runtime uses --------------------------------------------------------
+
+    def bind(self, args: tuple, kwargs: Mapping[str, Any]) -> tuple[tuple, dict[str, Any]]:
+        """The ``(args, kwargs)`` to call `func` with for a planned call.
+
+        Checks the call against `func`'s signature (when it has one) and raises
+        `TypeError` naming the tool and its parameters when it does not fit.
+        """
+        args, kwargs = tuple(args), dict(kwargs)
+        self._call.bind(self.name, args, kwargs)
+        return args, kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the function directly (handy in tests)."""
+        return self.func(*args, **kwargs)
+
+    # -- what prompts use -------------------------------------------------------------
+
+    @property
+    def signature(self) -> str:
+        """The call's signature as shown to the planner, e.g. `(query: str, k: int = 3) -> str`."""
+        text = f"({self._shown.render()})"
+        if self._returns:
+            text += f" -> {self._returns}"
+        return text
+
+    def prompt_line(self) -> str:
+        """One line for the planner prompt: `name(params) -> ret: description`.
+
+        A description that already starts with `name(` (written for the original
+        LLMCompiler prompts, signature and bullet lines included) is returned as
+        written, stripped, so those prompts are reproduced exactly.
+        """
+        description = self.description.strip()
+        if description.startswith(f"{self.name}("):
+            return description
+        head = f"{self.name}{self.signature}"
+        description = " ".join(description.split())
+        return f"{head}: {description}" if description else head
+
+    def stringify(self, args: Iterable[Any], kwargs: Mapping[str, Any] | None = None) -> str:
+        """Render a call for a prompt: `stringify_rule(args)` when the tool has one,
+        else the call in Python syntax, e.g. `search('Everest', k=2)`.
+
+        `stringify_rule` takes positional arguments only (its original contract);
+        keyword arguments are moved into their positions first when the parameters
+        allow it, and the default rendering is used when they do not.
+        """
+        args = list(args)
+        kwargs = dict(kwargs or {})
+        if self.stringify_rule is not None:
+            positional = args if not kwargs else self._shown.as_positional(args, kwargs)
+            if positional is not None:
+                return str(self.stringify_rule(positional))
+        return _default_stringify(self.name, args, kwargs)
+
+    def __repr__(self) -> str:
+        extras = []
+        if self.is_async:
+            extras.append("async")
+        if self.timeout is not None:
+            extras.append(f"timeout={self.timeout!r}")
+        if self.retries:
+            extras.append(f"retries={self.retries}")
+        if self.max_concurrency is not None:
+            extras.append(f"max_concurrency={self.max_concurrency}")
+        tail = (" " + " ".join(extras)) if extras else ""
+        return f"<{type(self).__name__} {self.name}{self.signature}{tail}>"
+
+
+
+def check_name(name: Any) -> None:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"tool name must be a non-empty string, got {name!r}")
+    if not (_NAME.fullmatch(name) and name.isidentifier()):
+        raise ValueError(
+            f"tool name {name!r} is not a valid identifier "
+            "(ASCII letter or _, then letters, digits or _)"
+        )
+    if name in RESERVED_NAMES:
+        raise ValueError(f"tool name {name!r} is reserved: join() closes a plan")
+
+
+
+
+@overload
+def tool(func: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    name: str | None = None,
+    /,
+    *,
+    description: str | None = None,
+    stringify_rule: Callable[[list], str] | None = None,
+    args_schema: Mapping[str, Any] | type | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    max_concurrency: int | None = None,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    func: Any = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    stringify_rule: Callable[[list], str] | None = None,
+    args_schema: Mapping[str, Any] | type | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    max_concurrency: int | None = None,
+) -> Any:
+    """Make a `Tool` of a sync or async function.
+
+    Usable as ``@tool``, ``@tool()``, ``@tool("name")`` and ``@tool(name=...,
+    description=..., timeout=..., retries=..., max_concurrency=..., stringify_rule=...)``.
+    The result is a `Tool`; calling it still calls the function.
+    """
+    options: dict[str, Any] = dict(
+        description=description,
+        stringify_rule=stringify_rule,
+        args_schema=args_schema,
+        timeout=timeout,
+        retries=retries,
+        max_concurrency=max_concurrency,
+    )
+    if isinstance(func, str):  # @tool("name")
+        if name is not None:
+            raise TypeError("tool(): name given twice")
+        name, func = func, None
+    if func is None:
+
+        def decorate(f: Callable[..., Any]) -> Tool:
+            return Tool.from_function(f, name=name, **options)
+
+        return decorate
+    return Tool.from_function(func, name=name, **options)
