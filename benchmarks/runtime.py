@@ -448,7 +448,7 @@ async def dag_scheduler(tasks: Sequence[Any]) -> float:
     tools = as_tools([OP])
     cpu = time.process_time()
     async with TaskGroup() as group:
-        scheduler = Scheduler(tools, group=group, emit=log.emit)
+        scheduler = Scheduler(tools, group=group, log=log)
         for task in tasks:
             scheduler.submit(task, 1)
         await scheduler.drained()

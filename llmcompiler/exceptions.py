@@ -1,26 +1,49 @@
-"""Every error this package raises on purpose.
+"""Every error this package raises on purpose, in one tree.
 
     LLMCompilerError
      +-- ConfigurationError     bad arguments to our API (unknown model type, bad limits, ...)
      |    +-- MissingCredentialsError   names the environment variable to set
      +-- ModelError             a model call failed; translated where the SDK error enters
-     |    +-- ModelHTTPError    the provider answered with an HTTP error (`.status`)
+     |    +-- ModelHTTPError    the provider answered with an HTTP error (`.status`);
+     |    |                     `.fatal` for statuses every later call would get too
      |    +-- ModelConnectionError      no answer: refused, reset, timed out
      |    +-- ModelStreamError  the stream broke after it had produced text, or ended
      |    |                     without a finish reason
      |    +-- ModelTruncatedError       the reply was cut at its token limit (`.limit`)
      |    +-- ScriptExhaustedError      a ScriptedModel was asked for more replies than it has
      +-- ToolError              base for failures of tool calls (outcomes, not raised by runs)
-          +-- ToolTimeoutError  a tool ran past its timeout
-          +-- ThreadPoolExhaustedError  every worker thread runs a sync call that timed out
+     |    +-- ToolTimeoutError  a tool ran past its timeout
+     |    +-- ThreadPoolExhaustedError  every worker thread runs a sync call that timed out
+     |    +-- MathError         (tools.math) an expression the math tool cannot evaluate
+     |    +-- WikipediaError    (tools.wikipedia) the search API failed
+     +-- RunError               why a run ended without an answer (`RunResult.exception`)
+     |    +-- RunFailedError    raised by `arun`/`run`; `.result` is the whole RunResult
+     |    +-- RunTimeoutError   the run's `timeout` passed
+     |    +-- RunCancelledError the run was cancelled
+     |    +-- NoDecisionError   the joiner's reply had neither Finish nor Replan
+     |    +-- ReplanLimitError  the joiner asked for a plan after the last allowed round
+     |    +-- StepLimitError    ReAct used its `max_steps` without an answer
+     |    +-- InternalError     a bug inside the run (the original exception is `__cause__`)
+     +-- TraceError             a trace file that cannot be read
+     +-- DatasetError           a dataset cannot be found, downloaded, verified or read
+     +-- StoreError             a results file cannot be read, has the wrong shape or be written
+     +-- BenchmarkAborted       a question failed as every other would (`.cause`)
 
 Tool failures and bad plans are *outcomes* (a task finishes as failed or skipped with an
 observation), never exceptions escaping a run. A run that cannot go on (the planner's stream
-broke, the model is unreachable) finishes with `RunResult.error` set. Exceptions escape only
-for programmer errors and for misuse of the API (`ConfigurationError`).
+broke, the model is unreachable, its timeout) finishes with `RunResult.status` saying how and
+`RunResult.exception` holding what ended it: a `ModelError` when a model call failed, one of
+the `RunError`s otherwise. Exceptions escape only for programmer errors and for misuse of the
+API (`ConfigurationError`). The classes defined elsewhere (`MathError`, `WikipediaError`)
+are drawn here so that this page shows the whole tree.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmcompiler.agents.base import RunResult
 
 
 class LLMCompilerError(Exception):
@@ -51,6 +74,11 @@ class ModelHTTPError(ModelError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+    @property
+    def fatal(self) -> bool:
+        """Every later call would fail alike: bad credentials, no access, unknown model."""
+        return self.status in (401, 403, 404)
 
 
 class ModelConnectionError(ModelError):
@@ -88,3 +116,62 @@ class ToolTimeoutError(ToolError, TimeoutError):
 class ThreadPoolExhaustedError(ToolError):
     """No worker thread can take a sync tool call: every one is still running a call whose
     caller gave up on it (see `llmcompiler.runtime.threads`)."""
+
+
+class RunError(LLMCompilerError):
+    """A run ended without an answer for a reason of its own (not a model's failure)."""
+
+
+class RunFailedError(RunError):
+    """`arun`/`run` finished without an answer; `.result` holds everything that happened."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(result.error or "the run ended without an answer")
+        self.result = result
+
+
+class RunTimeoutError(RunError, TimeoutError):
+    """The run's `timeout` passed before it had an answer."""
+
+
+class RunCancelledError(RunError):
+    """The run was cancelled (its task, a Ctrl-C, a consumer that stopped listening)."""
+
+
+class NoDecisionError(RunError):
+    """The joiner's reply had no `Action: Finish(...)` or `Replan(...)`."""
+
+
+class ReplanLimitError(RunError):
+    """The joiner asked for another plan after the last allowed round (`max_replans`)."""
+
+
+class StepLimitError(RunError):
+    """ReAct reached its `max_steps` without an answer."""
+
+
+class InternalError(RunError):
+    """A bug inside the run ended it; the exception that did is `__cause__`."""
+
+
+class TraceError(LLMCompilerError):
+    """A trace file that cannot be read."""
+
+
+class DatasetError(LLMCompilerError):
+    """A dataset cannot be found, downloaded, verified or read; the message is one line."""
+
+
+class StoreError(LLMCompilerError):
+    """A results file cannot be read, has the wrong shape, or cannot be written."""
+
+
+class BenchmarkAborted(LLMCompilerError):
+    """A question failed in a way every other question would too (bad key, unknown model).
+
+    `cause` is the exception that ended that question's run.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause: Any = cause

@@ -27,7 +27,7 @@ async def add(*numbers: int) -> int:
 async def run_tasks(tasks, tools, **kwargs):
     log = ev.EventLog()
     async with TaskGroup() as group:
-        scheduler = Scheduler({t.name: t for t in tools}, group=group, emit=log.emit, **kwargs)
+        scheduler = Scheduler({t.name: t for t in tools}, group=group, log=log, **kwargs)
         for task in tasks:
             scheduler.submit(task, 1)
         await scheduler.drained()
@@ -98,7 +98,7 @@ async def test_task_waiting_on_two_deps_is_skipped_once_when_one_fails():
     async with TaskGroup() as group:
         group.create_task(release_later())
         log = ev.EventLog()
-        scheduler = Scheduler({"slow_ok": slow_ok, "fails": fails, "add": add}, group=group, emit=log.emit)
+        scheduler = Scheduler({"slow_ok": slow_ok, "fails": fails, "add": add}, group=group, log=log)
         for task in tasks:
             scheduler.submit(task, 1)
         await scheduler.drained()
@@ -122,7 +122,7 @@ async def test_plan_errors_and_duplicate_ids_are_recorded_not_lost():
 async def test_drained_waits_for_tasks_submitted_later():
     log = ev.EventLog()
     async with TaskGroup() as group:
-        scheduler = Scheduler({"add": add}, group=group, emit=log.emit)
+        scheduler = Scheduler({"add": add}, group=group, log=log)
         await scheduler.drained()  # nothing submitted: returns at once
         scheduler.submit(Task(1, "add", (5,)), 1)
         await scheduler.drained()

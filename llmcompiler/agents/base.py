@@ -18,11 +18,21 @@ from typing import Any
 from llmcompiler._compat import TaskGroup
 from llmcompiler._compat import timeout as timeout_scope
 from llmcompiler._validate import positive_int, positive_seconds
-from llmcompiler.exceptions import ConfigurationError, LLMCompilerError, ModelTruncatedError
+from llmcompiler.exceptions import (
+    ConfigurationError,
+    InternalError,
+    LLMCompilerError,
+    ModelError,
+    ModelTruncatedError,
+    RunCancelledError,
+    RunFailedError,
+    RunTimeoutError,
+)
 from llmcompiler.llm.base import NO_USAGE, CallRecord, ChatModel, Message, Usage, call_sink, stream_call
 from llmcompiler.llm.pricing import Price, cost
 from llmcompiler.runtime import events as ev
-from llmcompiler.runtime.scheduler import Scheduler, TaskRecord
+from llmcompiler.runtime.ledger import Ledger, RunStatus, TaskRecord
+from llmcompiler.runtime.scheduler import Scheduler
 from llmcompiler.runtime.threads import ThreadRunner
 from llmcompiler.tools import Tool, as_tools
 
@@ -32,17 +42,17 @@ from llmcompiler.tools import Tool, as_tools
 EXAMPLE_BOUNDARIES = ("###", "\nQuestion:")
 
 
-class RunFailedError(LLMCompilerError):
-    """`arun`/`run` finished without an answer; `.result` holds everything that happened."""
-
-    def __init__(self, result: RunResult) -> None:
-        super().__init__(result.error or "the run ended without an answer")
-        self.result = result
+__all__ = ["Agent", "Run", "RunFailedError", "RunResult", "RunStatus"]
 
 
 @dataclass
 class RunResult:
-    """Everything about one finished run."""
+    """Everything about one finished run, as its ledger (`runtime.ledger`) has it.
+
+    `status` says how it ended (answered, failed, cancelled, timed out); `exception` is what
+    ended a run without an answer (a `ModelError` from a model call, or a `RunError`), and
+    `error` its one-line message.
+    """
 
     question: str
     answer: str
@@ -54,6 +64,28 @@ class RunResult:
     usage: dict[str, Usage]  # per role: planner, joiner, ...
     events: list[ev.Event] = field(repr=False)
     cancelled: bool = False
+    status: RunStatus = RunStatus.ANSWERED
+    exception: LLMCompilerError | None = field(default=None, repr=False)
+    agent: str = "llmcompiler"  # which agent ran: "llmcompiler" or "react"
+    ledger: Ledger | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_ledger(cls, ledger: Ledger, events: list[ev.Event]) -> RunResult:
+        return cls(
+            question=ledger.question,
+            answer=ledger.answer,
+            error=ledger.error,
+            tasks=ledger.ordered(),
+            plans=ledger.plans,
+            decisions=ledger.decisions,
+            usage=dict(ledger.usage),
+            events=events,
+            cancelled=ledger.cancelled,
+            status=ledger.status,
+            exception=ledger.exception,
+            agent=ledger.agent,
+            ledger=ledger,
+        )
 
     @property
     def rounds(self) -> int:
@@ -72,6 +104,8 @@ class RunResult:
 
     @property
     def model_calls(self) -> list[ev.ModelCall]:
+        if self.ledger is not None:
+            return self.ledger.model_calls
         return [e for e in self.events if isinstance(e, ev.ModelCall)]
 
     def cost(self, prices: Mapping[str, Price] | None = None) -> dict[str, float | None]:
@@ -189,51 +223,75 @@ class Agent:
 
 
 class Run:
-    """The state of one run; `execute()` may be called once. Subclasses implement `proceed`."""
+    """One run; `execute()` may be called once. Subclasses implement `proceed`.
+
+    What happened is in `self.log.ledger`; a run keeps only what drives it: the answer, or
+    the status and exception that end it without one (reported in `RunFinished`).
+    """
+
+    kind = "llmcompiler"  # the agent named in RunStarted
 
     def __init__(self, agent: Agent, question: str, log: ev.EventLog) -> None:
-        self.c = agent
+        self.agent = agent
         self.question = question
         self.log = log
         self.emit = log.emit
         self.answer = ""
         self.error: str | None = None
-        self.cancelled = False
-        self.plans: list[str] = []
-        self.decisions: list[ev.JoinerFinished] = []
+        self.exception: LLMCompilerError | None = None
+        self.status = RunStatus.ANSWERED
         self.scheduler: Scheduler | None = None
 
+    @property
+    def plans(self) -> list[str]:
+        return self.log.ledger.plans
+
+    def fail(self, exception: LLMCompilerError, message: str | None = None, *, status: RunStatus = RunStatus.FAILED) -> None:
+        """End the run without an answer; its error is `message`, else the exception's."""
+        self.exception = exception
+        self.error = str(exception) if message is None else message
+        self.status = status
+
     async def execute(self) -> None:
-        self.emit(ev.RunStarted(question=self.question))
-        scope = timeout_scope(self.c.timeout)
+        self.emit(ev.RunStarted(question=self.question, agent=self.kind))
+        scope = timeout_scope(self.agent.timeout)
         sink_token = call_sink.set(self._tool_call_sink())
         try:
             async with scope:
                 async with TaskGroup() as group:
                     self.scheduler = Scheduler(
-                        self.c.tools,
+                        self.agent.tools,
                         group=group,
-                        emit=self.emit,
-                        max_concurrency=self.c.max_concurrency,
-                        threads=self.c.threads,
+                        log=self.log,
+                        max_concurrency=self.agent.max_concurrency,
+                        threads=self.agent.threads,
                     )
                     await self.proceed()
         except TimeoutError:
             if not scope.expired():
                 raise
-            self.error = f"the run timed out after {self.c.timeout:g}s"
+            self.fail(RunTimeoutError(f"the run timed out after {self.agent.timeout:g}s"), status=RunStatus.TIMED_OUT)
         except asyncio.CancelledError:
-            self.cancelled = True
-            self.error = "the run was cancelled"
+            self.fail(RunCancelledError("the run was cancelled"), status=RunStatus.CANCELLED)
             raise
         except BaseException as exc:
-            self.error = f"internal error: {type(exc).__name__}: {exc}"
+            internal = InternalError(f"internal error: {type(exc).__name__}: {exc}")
+            internal.__cause__ = exc
+            self.fail(internal)
             raise
         finally:
             call_sink.reset(sink_token)
             if self.scheduler is not None:  # no record may stay waiting or running in the result
                 self.scheduler.stop(self.error or "the run ended")
-            self.emit(ev.RunFinished(answer=self.answer, error=self.error, cancelled=self.cancelled))
+            self.emit(
+                ev.RunFinished(
+                    answer=self.answer,
+                    error=self.error,
+                    cancelled=self.status is RunStatus.CANCELLED,
+                    status=self.status.value,
+                    exception=self.exception,
+                )
+            )
 
     def _tool_call_sink(self) -> Any:
         """Report model calls made by tools (through `llm.complete`) as ModelCall events."""
@@ -242,7 +300,7 @@ class Run:
         def record(call: CallRecord) -> None:
             event = ev.ModelCall(
                 role="tool",
-                round=len(self.plans) or 1,
+                round=self.log.ledger.rounds or 1,
                 model=call.model,
                 usage=call.usage,
                 started=call.started,
@@ -278,8 +336,9 @@ class Run:
         *,
         stop: Sequence[str],
         on_text: Any,
-    ) -> tuple[str, str | None]:
-        """Stream one model call; returns its text and an error message (None if it ended well).
+    ) -> tuple[str, str | None, ModelError | None]:
+        """Stream one model call; returns its text, an error message and the error (None if
+        it ended well; an exception that is not ours comes wrapped in a `ModelError`).
 
         A reply cut at its token limit is an error too: its text is only the start of what
         the model meant to write (callers must not parse it as whole).
@@ -296,27 +355,19 @@ class Run:
                 error=done.error_text,
             )
         )
-        if isinstance(done.error, ModelTruncatedError):  # the callers' messages name the role
-            limit = "the server's token limit" if done.error.limit is None else f"max_tokens={done.error.limit}"
-            return done.text, f"its reply was cut at {limit}; raise max_tokens (--max_tokens)"
-        return done.text, done.error_text
+        error = done.error
+        if error is None:
+            return done.text, None, None
+        if not isinstance(error, ModelError):
+            wrapped = ModelError(done.error_text or type(error).__name__)
+            wrapped.__cause__ = error
+            error = wrapped
+        if isinstance(error, ModelTruncatedError):  # the callers' messages name the role
+            limit = "the server's token limit" if error.limit is None else f"max_tokens={error.limit}"
+            return done.text, f"its reply was cut at {limit}; raise max_tokens (--max_tokens)", error
+        return done.text, done.error_text, error
 
     # -- result ------------------------------------------------------------------------
 
     def result(self) -> RunResult:
-        usage: dict[str, Usage] = {}
-        for event in self.log.events:
-            if isinstance(event, ev.ModelCall):
-                usage[event.role] = usage.get(event.role, NO_USAGE) + event.usage
-        tasks = self.scheduler.ordered() if self.scheduler is not None else []
-        return RunResult(
-            question=self.question,
-            answer=self.answer,
-            error=self.error,
-            tasks=tasks,
-            plans=self.plans,
-            decisions=self.decisions,
-            usage=usage,
-            events=list(self.log.events),
-            cancelled=self.cancelled,
-        )
+        return RunResult.from_ledger(self.log.ledger, list(self.log.events))

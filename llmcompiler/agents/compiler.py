@@ -25,7 +25,7 @@ from llmcompiler._validate import non_negative_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run, RunFailedError, RunResult
 from llmcompiler.agents.joiner import Decision, joiner_messages, parse_decision, render_scratchpad
 from llmcompiler.agents.planner import EarlierRound, planner_messages
-from llmcompiler.exceptions import ConfigurationError
+from llmcompiler.exceptions import ConfigurationError, ModelError, NoDecisionError, ReplanLimitError
 from llmcompiler.llm.base import ChatModel
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
@@ -74,7 +74,7 @@ class LLMCompiler(Agent):
 
 
 class _CompilerRun(Run):
-    c: LLMCompiler
+    agent: LLMCompiler
 
     def __init__(self, compiler: LLMCompiler, question: str, log: ev.EventLog) -> None:
         super().__init__(compiler, question, log)
@@ -82,13 +82,14 @@ class _CompilerRun(Run):
         self.next_id = 1
 
     async def proceed(self) -> None:
-        last = self.c.max_replans + 1
+        last = self.agent.max_replans + 1
         for round in range(1, last + 1):
             plan_error = await self._plan(round)
             assert self.scheduler is not None
             await self.scheduler.drained()
             if plan_error is not None:
-                self.error = f"the planner failed in round {round}: {plan_error}"
+                message, exception = plan_error
+                self.fail(exception, f"the planner failed in round {round}: {message}")
                 return
             decision = await self._join(round, final=round == last)
             if decision is None:
@@ -101,16 +102,16 @@ class _CompilerRun(Run):
 
     # -- planner ---------------------------------------------------------------------
 
-    async def _plan(self, round: int) -> str | None:
-        """Stream one plan into the scheduler; returns an error message or None."""
+    async def _plan(self, round: int) -> tuple[str, ModelError] | None:
+        """Stream one plan into the scheduler; returns the model's error (message, exception) or None."""
         scheduler = self.scheduler
         assert scheduler is not None
         known = set(scheduler.records)
-        parser = PlanParser(self.c.tools, first_id=self.next_id, known_ids=known)
+        parser = PlanParser(self.agent.tools, first_id=self.next_id, known_ids=known)
         messages = planner_messages(
             question=self.question,
-            tool_lines=[t.prompt_line() for t in self.c.tools.values()],
-            examples=self.c.planner_examples,
+            tool_lines=[t.prompt_line() for t in self.agent.tools.values()],
+            examples=self.agent.planner_examples,
             first_id=self.next_id,
             earlier=self.earlier,
         )
@@ -118,25 +119,23 @@ class _CompilerRun(Run):
 
         def take(tasks: Iterable[Any]) -> None:
             for task in tasks:
-                self.emit(ev.TaskParsed(round=round, task=task))
-                scheduler.submit(task, round)
+                scheduler.submit(task, round)  # (which reports it: TaskParsed)
                 self.next_id = max(self.next_id, task.idx + 1)
 
         def on_text(chunk: str) -> None:
             self.emit(ev.PlannerToken(round=round, text=chunk))
-            if self.c.stream:
+            if self.agent.stream:
                 take(parser.feed(chunk))
 
-        text, error = await self._call_model(
-            "planner", round, self.c.planner, messages, stop=[END_OF_PLAN, *EXAMPLE_BOUNDARIES], on_text=on_text
+        text, error, exception = await self._call_model(
+            "planner", round, self.agent.planner, messages, stop=[END_OF_PLAN, *EXAMPLE_BOUNDARIES], on_text=on_text
         )
         if error is None:
-            if not self.c.stream:
+            if not self.agent.stream:
                 take(parser.feed(text))
             take(parser.close())
-        self.plans.append(text)
         self.emit(ev.PlannerFinished(round=round, text=text, error=error))
-        return error
+        return None if error is None or exception is None else (error, exception)
 
     # -- joiner ----------------------------------------------------------------------
 
@@ -145,19 +144,19 @@ class _CompilerRun(Run):
         messages = joiner_messages(
             question=self.question,
             scratchpad="\n\n".join([*(r.plan for r in self.earlier), self._scratchpad(round)]),
-            examples=self.c.joiner_examples,
+            examples=self.agent.joiner_examples,
             last_round=final,
         )
-        text, error = await self._call_model(
+        text, error, exception = await self._call_model(
             "joiner",
             round,
-            self.c.joiner,
+            self.agent.joiner,
             messages,
             stop=EXAMPLE_BOUNDARIES,
             on_text=lambda chunk: self.emit(ev.JoinerToken(round=round, text=chunk)),
         )
-        if error is not None:
-            self.error = f"the joiner failed in round {round}: {error}"
+        if error is not None and exception is not None:
+            self.fail(exception, f"the joiner failed in round {round}: {error}")
             return None
         decision = parse_decision(text)
         if decision is None:
@@ -166,7 +165,7 @@ class _CompilerRun(Run):
                 shown = "the reply was empty"
             else:
                 shown = f"the reply was {reply!r}" if len(reply) <= 200 else f"the reply began {reply[:200]!r}"
-            self.error = f"the joiner's reply in round {round} had no Action: Finish(...) or Replan(...); {shown}"
+            self.fail(NoDecisionError(f"the joiner's reply in round {round} had no Action: Finish(...) or Replan(...); {shown}"))
             return None
         forced = final and decision.action == "replan"
         event = ev.JoinerFinished(
@@ -176,12 +175,13 @@ class _CompilerRun(Run):
             content="" if forced else decision.content,
             forced=forced,
         )
-        self.decisions.append(event)
         self.emit(event)
         if forced:
-            self.error = (
-                f"the joiner asked for another plan after the last allowed round "
-                f"(max_replans={self.c.max_replans}): {decision.content}"
+            self.fail(
+                ReplanLimitError(
+                    f"the joiner asked for another plan after the last allowed round "
+                    f"(max_replans={self.agent.max_replans}): {decision.content}"
+                )
             )
             return None
         return decision
@@ -193,7 +193,7 @@ class _CompilerRun(Run):
             if record.round != round:
                 continue
             task = record.task
-            tool = self.c.tools.get(task.tool)
+            tool = self.agent.tools.get(task.tool)
             if tool is not None and tool.stringify_rule is not None and task.error is None:
                 line = f"{task.idx}. {tool.stringify(task.args, task.kwargs)}"
             else:  # as the planner wrote it, which is also how the examples show calls

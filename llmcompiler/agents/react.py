@@ -25,7 +25,7 @@ from typing import Any
 from llmcompiler._validate import positive_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run
 from llmcompiler.agents.joiner import parse_decision
-from llmcompiler.exceptions import ConfigurationError
+from llmcompiler.exceptions import ConfigurationError, StepLimitError
 from llmcompiler.llm.base import ChatModel, Message, system, user
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import PlanParser
@@ -85,29 +85,29 @@ class ReActAgent(Agent):
 
 
 class _ReActRun(Run):
-    c: ReActAgent
+    agent: ReActAgent
+    kind = "react"
 
     async def proceed(self) -> None:
         transcript: list[str] = []
-        tool_lines = [t.prompt_line() for t in self.c.tools.values()]
-        for step in range(1, self.c.max_steps + 1):
+        tool_lines = [t.prompt_line() for t in self.agent.tools.values()]
+        for step in range(1, self.agent.max_steps + 1):
             messages = react_messages(
-                question=self.question, tool_lines=tool_lines, examples=self.c.examples, transcript="\n".join(transcript)
+                question=self.question, tool_lines=tool_lines, examples=self.agent.examples, transcript="\n".join(transcript)
             )
             self.emit(ev.PlannerStarted(round=step))
-            text, error = await self._call_model(
+            text, error, exception = await self._call_model(
                 "react",
                 step,
-                self.c.model,
+                self.agent.model,
                 messages,
                 stop=[OBSERVATION, *EXAMPLE_BOUNDARIES],
                 on_text=lambda chunk, step=step: self.emit(ev.PlannerToken(round=step, text=chunk)),
             )
             text = text.strip()
-            self.plans.append(text)
             self.emit(ev.PlannerFinished(round=step, text=text, error=error))
-            if error is not None:
-                self.error = f"the model failed at step {step}: {error}"
+            if error is not None and exception is not None:
+                self.fail(exception, f"the model failed at step {step}: {error}")
                 return
             match = _ACTION.search(text)
             action = match.group(1).strip() if match else ""
@@ -115,7 +115,6 @@ class _ReActRun(Run):
             decision = parse_decision(text) if re.match(r"Finish\b", action, re.IGNORECASE) else None
             if decision is not None:
                 event = ev.JoinerFinished(round=step, action="finish", thought=decision.thought, content=decision.content)
-                self.decisions.append(event)
                 self.emit(event)
                 self.answer = decision.content
                 return
@@ -127,17 +126,16 @@ class _ReActRun(Run):
             else:
                 observation = "ERROR: no action found; write `Action: tool(arguments)` or `Action: Finish(answer)`"
                 transcript.append(f"{head}\n{OBSERVATION} {observation}")
-        self.error = f"ReAct reached its step limit ({self.c.max_steps}) without an answer"
+        self.fail(StepLimitError(f"ReAct reached its step limit ({self.agent.max_steps}) without an answer"))
 
     async def _act(self, step: int, call: str) -> str:
         """Run one action as task number `step` and return its observation."""
         assert self.scheduler is not None
-        parser = PlanParser(self.c.tools, first_id=step, known_ids=set(self.scheduler.records))
+        parser = PlanParser(self.agent.tools, first_id=step, known_ids=set(self.scheduler.records))
         tasks = parser.feed(f"{step}. {call}\n") + parser.close()
         task = tasks[0] if tasks else None
         if task is None or task.idx != step or task.is_join:
             return f"ERROR: cannot run the action {call!r}; write `Action: tool(arguments)` or `Action: Finish(answer)`"
-        self.emit(ev.TaskParsed(round=step, task=task))
         self.scheduler.submit(task, step)
         await self.scheduler.drained()
         return self.scheduler.records[step].observation

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler._files import atomic_write
-from llmcompiler.exceptions import LLMCompilerError
+from llmcompiler.exceptions import DatasetError
 
 __all__ = [
     "BENCHMARKS",
@@ -43,10 +43,6 @@ DEFAULT_BASE_URL = "https://raw.githubusercontent.com/SqueezeAILab/LLMCompiler/m
 BASE_URL_ENV = "LLMCOMPILER_DATASET_BASE_URL"
 CACHE_DIR_ENV = "LLMCOMPILER_CACHE_DIR"
 DOWNLOAD_TIMEOUT = 60.0
-
-
-class DatasetError(LLMCompilerError):
-    """A dataset cannot be found, downloaded, verified or read; the message is one line."""
 
 
 @dataclass(frozen=True)

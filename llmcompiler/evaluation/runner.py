@@ -26,14 +26,26 @@ from llmcompiler._compat import TaskGroup
 from llmcompiler.agents.base import Agent, RunResult
 from llmcompiler.evaluation.scoring import compare_answer
 from llmcompiler.evaluation.store import ResultStore
+from llmcompiler.exceptions import BenchmarkAborted, ModelHTTPError
 from llmcompiler.runtime import events as ev
 
-# Errors that will fail every question alike: stop instead of burning through the dataset.
-_FATAL = ("authentication failed", "not found (404)")
+__all__ = [
+    "BenchmarkAborted",
+    "BenchmarkRun",
+    "Progress",
+    "dataset_fingerprint",
+    "finished",
+    "phase_times",
+    "producer",
+    "record_for",
+    "run_benchmark",
+]
 
 
-class BenchmarkAborted(Exception):
-    """A question failed in a way every other question would too (bad key, unknown model)."""
+def _fatal(result: RunResult) -> bool:
+    """Would every other question fail alike (bad key, no access, unknown model)? Then stop
+    instead of burning through the dataset."""
+    return isinstance(result.exception, ModelHTTPError) and result.exception.fatal
 
 
 def dataset_fingerprint(examples: Sequence[Mapping[str, Any]]) -> str:
@@ -183,7 +195,7 @@ async def run_benchmark(
     todo = [e for e in examples if not finished(store, str(e["id"]))]
     slots = asyncio.Semaphore(concurrency)
     writing = asyncio.Lock()
-    fatal: list[str] = []
+    fatal: list[RunResult] = []
 
     async def answer(example: Mapping[str, Any]) -> None:
         async with slots:
@@ -198,8 +210,8 @@ async def run_benchmark(
                 progress.update(record)
             if on_result is not None:
                 on_result(example, result, record)
-            if result.error and any(marker in result.error for marker in _FATAL):
-                fatal.append(result.error)
+            if _fatal(result):
+                fatal.append(result)
             if sleep_per_iter > 0:
                 await asyncio.sleep(sleep_per_iter)  # asked for by the user, to respect rate limits
 
@@ -207,7 +219,7 @@ async def run_benchmark(
         for example in todo:
             group.create_task(answer(example))
     if fatal:
-        raise BenchmarkAborted(fatal[0])
+        raise BenchmarkAborted(fatal[0].error or "a fatal model error", cause=fatal[0].exception)
     return BenchmarkRun(ran=len(todo), skipped=len(examples) - len(todo))
 
 

@@ -59,16 +59,12 @@ except ImportError:  # Windows
 
 from llmcompiler._files import atomic_write
 from llmcompiler._text import shorten
-from llmcompiler.exceptions import LLMCompilerError
+from llmcompiler.exceptions import StoreError
 
 __all__ = ["PRODUCER_KEY", "REQUIRED_KEYS", "ResultStore", "StoreError", "load_results"]
 
 REQUIRED_KEYS = ("label", "answer")
 PRODUCER_KEY = "produced_by"
-
-
-class StoreError(LLMCompilerError):
-    """A results file cannot be read, has the wrong shape, or cannot be written."""
 
 
 def _kind(value: Any) -> str:

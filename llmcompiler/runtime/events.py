@@ -1,12 +1,13 @@
 """The typed events of a run: the one record of what happened and when.
 
 Every event carries `t`, a `time.perf_counter()` reading taken when it was emitted (a
-monotonic clock, comparable within a process). The CLI view, traces, timelines and
-benchmark statistics all read these events; nothing else measures time.
+monotonic clock, comparable within a process). `EventLog` folds each event into its
+`Ledger` (`runtime.ledger`) as it is emitted; the CLI view, traces, timelines, summaries
+and benchmark statistics all read the ledger; nothing else measures time.
 
 One run emits, in order of time:
 
-    RunStarted
+    RunStarted(agent)
       PlannerStarted(round) PlannerToken* TaskParsed* PlannerFinished(round)
       TaskReady / TaskStarted / TaskRetrying / TaskFinished | TaskFailed | TaskSkipped
       JoinerStarted(round) JoinerToken* JoinerFinished(round, action)
@@ -41,9 +42,15 @@ class Event:
         return type(self).__name__
 
 
+# A field with this metadata holds a Python object for the run's own consumers (the
+# ledger, RunResult); traces do not save it, and a loaded trace has the default.
+IN_MEMORY = {"trace": False}
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunStarted(Event):
     question: str
+    agent: str = "llmcompiler"  # or "react"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,12 +113,15 @@ class TaskRetrying(Event):
 class TaskFinished(Event):
     idx: int
     observation: str
+    attempts: int = 1
+    value: Any = field(default=None, compare=False, repr=False, metadata=IN_MEMORY)  # the tool's result
 
 
 @dataclass(frozen=True, kw_only=True)
 class TaskFailed(Event):
     idx: int
     error: str
+    attempts: int = 0  # tool calls made (0: it never ran)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,13 +161,20 @@ class RunFinished(Event):
     answer: str
     error: str | None = None
     cancelled: bool = False
+    status: str = ""  # a `ledger.RunStatus` value ("" in traces of older versions)
+    exception: Any = field(default=None, compare=False, repr=False, metadata=IN_MEMORY)  # what ended it
 
 
 class EventLog:
-    """Collects a run's events in order and hands each to the subscribers as it happens."""
+    """Collects a run's events in order, folds each into `ledger`, then hands it to the
+    subscribers (which may read the ledger: it already includes the event)."""
 
     def __init__(self, *subscribers: Callable[[Event], Any]) -> None:
+        from llmcompiler.runtime.ledger import Ledger  # the ledger reads these event types
+
         self.events: list[Event] = []
+        self.ledger = Ledger()
+        self._apply = self.ledger.apply
         self._subscribers = list(subscribers)
 
     def subscribe(self, callback: Callable[[Event], Any]) -> None:
@@ -165,5 +182,6 @@ class EventLog:
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
+        self._apply(event)
         for callback in self._subscribers:
             callback(event)

@@ -25,7 +25,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from llmcompiler._compat import timeout as timeout_scope
 from llmcompiler._text import safe_repr, safe_str
@@ -48,7 +48,17 @@ def observation_of(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def resolve(value: Any, results: Mapping[int, Resolved]) -> Any:
+class HasResult(Protocol):
+    """A finished task as references see it: `Resolved`, or the ledger's `TaskRecord`."""
+
+    @property
+    def value(self) -> Any: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def resolve(value: Any, results: Mapping[int, HasResult]) -> Any:
     """Replace references in an argument by results; see the module docstring."""
     if isinstance(value, Ref):
         return results[value.id].value

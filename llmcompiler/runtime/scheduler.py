@@ -1,14 +1,21 @@
 """The task fetching unit: starts every task the moment its inputs are ready.
 
-State, all touched only from the event loop's thread:
+What a task *is* now (waiting, running, done, failed, skipped; its observation, its value,
+its times) is the run's ledger (`runtime.ledger`): the scheduler changes it only by
+emitting events into the run's `EventLog`, which folds each one before `emit` returns, and
+reads it back through `records` (the ledger's `tasks`). The values that `$N` references
+resolve to are the ledger's too (`TaskRecord.value`/`.text`). What the scheduler keeps of
+its own is only what deciding *when* needs, all touched only from the event loop's thread:
 
-    records     id -> TaskRecord      every task of the run so far (all rounds)
     remaining   id -> int             dependencies of a waiting task not finished yet
     dependents  id -> [id, ...]       waiting tasks to tell when this one finishes
     unfinished  int                   submitted tasks not yet done/failed/skipped;
                                       `idle` (an asyncio.Event) is set while it is 0
 
-`submit(task)` is called by the planner loop for each task as the parser emits it:
+It reads no clock: every time is the `t` of the event that reports the change.
+
+`submit(task)` is called by the planner loop for each task as the parser emits it; it
+emits `TaskParsed` (for `join()` too, which is only a marker and goes no further), then:
 
     - a task the parser marked with an error fails at once;
     - a dependency that already failed or was skipped skips the task at once;
@@ -44,65 +51,19 @@ slot) is skipped with "skipped: <why> before the task could start".
 from __future__ import annotations
 
 import asyncio
-import enum
-from time import perf_counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from llmcompiler._compat import TaskGroup
 from llmcompiler.plan.task import Task
 from llmcompiler.runtime import events as ev
-from llmcompiler.runtime.executor import Resolved, call_tool, error_text, resolve
+from llmcompiler.runtime.executor import call_tool, error_text, resolve
+from llmcompiler.runtime.ledger import TaskRecord, TaskStatus
 from llmcompiler.runtime.protocols import RuntimeTool
 from llmcompiler.runtime.threads import ThreadRunner, shared_runner
 
 
-class TaskStatus(str, enum.Enum):
-    WAITING = "waiting"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-    @property
-    def finished(self) -> bool:
-        return self in (TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED)
-
-
-@dataclass
-class TaskRecord:
-    """A task and what became of it; times are perf_counter readings."""
-
-    task: Task
-    round: int
-    status: TaskStatus = TaskStatus.WAITING
-    result: Any = None
-    observation: str = ""
-    attempts: int = 0
-    parsed_at: float = 0.0
-    ready_at: float | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    dependents: list[int] = field(default_factory=list, repr=False)
-
-    @property
-    def idx(self) -> int:
-        return self.task.idx
-
-    @property
-    def tool(self) -> str:
-        return self.task.tool
-
-    @property
-    def deps(self) -> tuple[int, ...]:
-        return self.task.deps
-
-    @property
-    def duration(self) -> float | None:
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return self.finished_at - self.started_at
+__all__ = ["Scheduler", "TaskRecord", "TaskStatus"]  # the record types live in the ledger
 
 
 class Scheduler:
@@ -113,22 +74,22 @@ class Scheduler:
         tools: Mapping[str, RuntimeTool],
         *,
         group: TaskGroup,
-        emit: Callable[[ev.Event], None],
+        log: ev.EventLog,
         max_concurrency: int | None = None,
         threads: ThreadRunner | None = None,
     ) -> None:
         self._tools = tools
         self._group = group
-        self._emit = emit
+        self._emit = log.emit
+        self._ledger = log.ledger
         self._threads = threads or shared_runner()
         self._limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._tool_limits = {
             name: asyncio.Semaphore(t.max_concurrency) for name, t in tools.items() if t.max_concurrency
         }
-        self.records: dict[int, TaskRecord] = {}
-        self.rejected: list[TaskRecord] = []  # bad lines whose id was already taken
-        self.results: dict[int, Resolved] = {}
+        self.records: dict[int, TaskRecord] = log.ledger.tasks  # read only: the ledger keeps it
         self._remaining: dict[int, int] = {}
+        self._dependents: dict[int, list[int]] = {}
         self._unfinished = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -137,13 +98,13 @@ class Scheduler:
 
     def submit(self, task: Task, round: int) -> None:
         """Take a task the parser has just emitted (a `join()` is only a marker)."""
+        self._emit(ev.TaskParsed(round=round, task=task))
         if task.is_join:
             return
-        record = TaskRecord(task, round, parsed_at=perf_counter())
         if task.error is not None:
-            self._reject(record)
+            self._emit(ev.TaskFailed(idx=task.idx, error=f"ERROR: PlanError: {task.error}"))
             return
-        self.records[task.idx] = record
+        record = self.records[task.idx]
         self._begin()
         waiting = 0
         for dep in task.deps:
@@ -153,22 +114,21 @@ class Scheduler:
                 self._skip_from(record, why)
                 return
             if upstream.status is not TaskStatus.DONE:
-                upstream.dependents.append(task.idx)
+                self._dependents.setdefault(dep, []).append(task.idx)
                 waiting += 1
         if waiting:
             self._remaining[task.idx] = waiting
         else:
             self._start(record)
 
+    @property
+    def rejected(self) -> list[TaskRecord]:
+        """Bad lines whose id was already taken (the ledger's)."""
+        return self._ledger.rejected
+
     def ordered(self) -> list[TaskRecord]:
         """Every task by id; a bad line that reused an id comes right after its namesake."""
-        records = sorted(self.records.values(), key=lambda r: r.idx)
-        if not self.rejected:
-            return records
-        by_id: dict[int, list[TaskRecord]] = {}
-        for record in self.rejected:
-            by_id.setdefault(record.idx, []).append(record)
-        return [r for first in records for r in (first, *by_id.get(first.idx, ()))]
+        return self._ledger.ordered()
 
     async def drained(self) -> None:
         """Wait until every submitted task has finished."""
@@ -180,15 +140,11 @@ class Scheduler:
             if record.status.finished:
                 continue
             self._remaining.pop(record.idx, None)
-            record.finished_at = perf_counter()
             if record.status is TaskStatus.RUNNING:
-                record.status = TaskStatus.FAILED
-                record.observation = f"ERROR: cancelled: {why} while the tool was running"
-                self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
+                error = f"ERROR: cancelled: {why} while the tool was running"
+                self._emit(ev.TaskFailed(idx=record.idx, error=error))
             else:
-                record.status = TaskStatus.SKIPPED
-                record.observation = f"skipped: {why} before the task could start"
-                self._emit(ev.TaskSkipped(idx=record.idx, reason=record.observation))
+                self._emit(ev.TaskSkipped(idx=record.idx, reason=f"skipped: {why} before the task could start"))
             self._end()
 
     # -- internals -----------------------------------------------------------------
@@ -197,18 +153,7 @@ class Scheduler:
         self._unfinished += 1
         self._idle.clear()
 
-    def _reject(self, record: TaskRecord) -> None:
-        record.status = TaskStatus.FAILED
-        record.observation = f"ERROR: PlanError: {record.task.error}"
-        record.finished_at = perf_counter()
-        if record.idx in self.records:  # a duplicate id: the first task keeps it
-            self.rejected.append(record)
-        else:
-            self.records[record.idx] = record
-        self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
-
     def _start(self, record: TaskRecord) -> None:
-        record.ready_at = perf_counter()
         self._emit(ev.TaskReady(idx=record.idx))
         self._group.create_task(self._run(record), name=f"llmcompiler-task-{record.idx}")
 
@@ -216,11 +161,10 @@ class Scheduler:
         task = record.task
         tool = self._tools[task.tool]
         try:
-            args = resolve(task.args, self.results)
-            kwargs = resolve(task.kwargs, self.results)
+            args = resolve(task.args, self.records)
+            kwargs = resolve(task.kwargs, self.records)
         except Exception as exc:  # a bug in resolution must not hang the run
-            record.status = TaskStatus.FAILED
-            record.observation = error_text(exc, about="cannot resolve arguments: ")
+            self._emit(ev.TaskFailed(idx=task.idx, error=error_text(exc, about="cannot resolve arguments: ")))
             self._finish(record)
             return
         tool_limit = self._tool_limits.get(task.tool)
@@ -230,8 +174,6 @@ class Scheduler:
             if self._limit is not None:
                 await self._limit.acquire()
             try:
-                record.status = TaskStatus.RUNNING
-                record.started_at = perf_counter()
                 self._emit(ev.TaskStarted(idx=task.idx, tool=task.tool))
                 outcome = await call_tool(
                     tool,
@@ -246,18 +188,19 @@ class Scheduler:
         finally:
             if tool_limit is not None:
                 tool_limit.release()
-        record.attempts = outcome.attempts
-        record.result = outcome.value
-        record.observation = outcome.observation
-        record.status = TaskStatus.DONE if outcome.ok else TaskStatus.FAILED
+        if outcome.ok:
+            self._emit(
+                ev.TaskFinished(idx=task.idx, observation=outcome.observation, attempts=outcome.attempts, value=outcome.value)
+            )
+        else:
+            self._emit(ev.TaskFailed(idx=task.idx, error=outcome.observation, attempts=outcome.attempts))
         self._finish(record)
 
     def _finish(self, record: TaskRecord) -> None:
-        record.finished_at = perf_counter()
+        """Release or skip the waiting dependents of a task whose end was just emitted."""
+        dependents = self._dependents.pop(record.idx, ())
         if record.status is TaskStatus.DONE:
-            self.results[record.idx] = Resolved(record.result, record.observation)
-            self._emit(ev.TaskFinished(idx=record.idx, observation=record.observation))
-            for idx in record.dependents:
+            for idx in dependents:
                 if idx not in self._remaining:  # skipped already, through another dependency
                     continue
                 left = self._remaining[idx] - 1
@@ -267,8 +210,7 @@ class Scheduler:
                     del self._remaining[idx]
                     self._start(self.records[idx])
         else:
-            self._emit(ev.TaskFailed(idx=record.idx, error=record.observation))
-            for idx in record.dependents:
+            for idx in dependents:
                 self._skip_from(self.records[idx], f"skipped: ${record.idx} failed")
         self._end()
 
@@ -280,11 +222,8 @@ class Scheduler:
             if record.status.finished:
                 continue
             self._remaining.pop(record.idx, None)
-            record.status = TaskStatus.SKIPPED
-            record.observation = why
-            record.finished_at = perf_counter()
             self._emit(ev.TaskSkipped(idx=record.idx, reason=why))
-            stack.extend((self.records[d], f"skipped: ${record.idx} failed") for d in record.dependents)
+            stack.extend((self.records[d], f"skipped: ${record.idx} failed") for d in self._dependents.pop(record.idx, ()))
             self._end()
 
     def _end(self) -> None:

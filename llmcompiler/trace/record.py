@@ -28,21 +28,19 @@ from typing import Any
 
 from llmcompiler._files import write_text_atomic
 from llmcompiler._text import shorten
-from llmcompiler.exceptions import LLMCompilerError
+from llmcompiler.exceptions import TraceError
 from llmcompiler.llm.base import Usage
 from llmcompiler.plan.task import Ref, Task
 from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.ledger import RunStatus
 
 FORMAT = "llmcompiler-trace"
 VERSION = 1
 MAX_TIME = 1e15
 # Rendering a call walks its arguments recursively; no plan nests anywhere near this deep.
 MAX_DEPTH = 100
+_RUN_STATUSES = {"", *(s.value for s in RunStatus)}  # "": a trace from before run statuses
 _TYPES = {cls.__name__: cls for cls in vars(ev).values() if isinstance(cls, type) and issubclass(cls, ev.Event)}
-
-
-class TraceError(LLMCompilerError):
-    """A trace file that cannot be read."""
 
 
 def _value(value: Any) -> Any:
@@ -89,6 +87,8 @@ def _clean(text: str) -> str:
 def event_to_dict(event: ev.Event) -> dict[str, Any]:
     out: dict[str, Any] = {"type": type(event).__name__}
     for f in dataclasses.fields(event):
+        if f.metadata.get("trace", True) is False:  # a Python object for the live run only
+            continue
         value = getattr(event, f.name)
         if isinstance(value, Task):
             value = {
@@ -127,6 +127,8 @@ def event_from_dict(data: Any) -> ev.Event:
     missing = [f.name for f in dataclasses.fields(kind) if f.name not in fields and _required(f)]
     if missing:
         raise TraceError(f"bad {kind.__name__} event: missing {', '.join(repr(m) for m in missing)}")
+    if kind is ev.RunFinished and fields.get("status", "") not in _RUN_STATUSES:
+        raise TraceError(f"RunFinished.status: expected one of {sorted(_RUN_STATUSES)}, got {_show(fields['status'])}")
     return kind(**fields)
 
 

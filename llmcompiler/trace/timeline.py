@@ -7,9 +7,11 @@
 Times are seconds from the run's start. A task span runs from its start to its finish and
 also carries when it was parsed and when it became ready, so waiting is visible too.
 
-Any event list is accepted, however malformed (a saved trace may be edited, truncated or
-written by a buggy planner): events out of order, task events for ids never parsed (ignored),
-ids reused across rounds (events go to the latest span of the id), dependencies on missing
+The spans are read from the run's ledger (`runtime.ledger`), which folds the events; a
+timeline keeps no state of its own. Any event list is accepted, however malformed (a saved
+trace may be edited, truncated or written by a buggy planner): events out of order, task
+events for ids never parsed (ignored), ids reused across rounds (events go to the latest
+record of the id, except a rejected duplicate's own failure), dependencies on missing
 ids, on the task itself or in a cycle. The run's start and end are the earliest and latest
 event times; only a time that is not a finite number is refused (``ValueError``).
 """
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.ledger import Ledger, fold
 
 
 @dataclass
@@ -56,75 +59,65 @@ class Timeline:
 
     @classmethod
     def from_events(cls, events: Sequence[ev.Event]) -> Timeline:
+        """The spans of the run's ledger (`runtime.ledger.fold`), from the run's start."""
         if not events:
             return cls([], 0.0)
         times = [event.t for event in events]
         bad = next((i for i, t in enumerate(times) if not _finite(t)), None)
         if bad is not None:
             raise ValueError(f"event {bad} ({type(events[bad]).__name__}) has the time {times[bad]!r}, not a finite number")
-        origin = min(times)
+        return cls.from_ledger(fold(events), origin=min(times), end=max(times))
+
+    @classmethod
+    def from_ledger(cls, ledger: Ledger, *, origin: float, end: float) -> Timeline:
         spans: list[Span] = []
-        latest: dict[int, Span] = {}  # a bad line may reuse an id: events go to its latest span
-        answer, error, question = "", None, ""
         usage: dict[str, dict[str, float]] = {}
-        end = max(times) - origin
-        for event in events:
-            t = event.t - origin
-            if isinstance(event, ev.RunStarted):
-                question = event.question
-            elif isinstance(event, ev.ModelCall):
-                role = event.role
-                stats = usage.setdefault(role, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0})
-                stats["calls"] += 1
-                stats["input_tokens"] += event.usage.input_tokens
-                stats["output_tokens"] += event.usage.output_tokens
-                stats["seconds"] += event.t - event.started
-                label = {"planner": "plan", "joiner": "join", "react": "think"}.get(role, f"{role} model")
-                spans.append(
-                    Span(
-                        lane=role if role in ("planner", "joiner", "react") else "tool model",
-                        label=f"{label} {event.round}" if role != "tool" else f"{event.model}",
-                        start=event.started - origin,
-                        end=t,
-                        round=event.round,
-                        status="failed" if event.error else "done",
-                    )
+        for call in ledger.model_calls:
+            role = call.role
+            stats = usage.setdefault(role, {"calls": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0})
+            stats["calls"] += 1
+            stats["input_tokens"] += call.usage.input_tokens
+            stats["output_tokens"] += call.usage.output_tokens
+            stats["seconds"] += call.t - call.started
+            label = {"planner": "plan", "joiner": "join", "react": "think"}.get(role, f"{role} model")
+            spans.append(
+                Span(
+                    lane=role if role in ("planner", "joiner", "react") else "tool model",
+                    label=f"{label} {call.round}" if role != "tool" else f"{call.model}",
+                    start=call.started - origin,
+                    end=call.t - origin,
+                    round=call.round,
+                    status="failed" if call.error else "done",
                 )
-            elif isinstance(event, ev.TaskParsed):
-                task = event.task
-                if task.is_join:
-                    continue
-                span = Span(
+            )
+        for record in ledger.parsed:
+            task = record.task
+            parsed = record.parsed_at - origin
+            # a task that never started (failed at parse time, skipped) is drawn at its end
+            start = record.started_at if record.started_at is not None else record.finished_at
+            finish = record.finished_at if record.finished_at is not None else start
+            spans.append(
+                Span(
                     lane="task",
                     label=task.text or f"{task.idx}. {task.call_text()}",
-                    start=t,
-                    end=t,
-                    round=event.round,
+                    start=parsed if start is None else start - origin,
+                    end=parsed if finish is None else finish - origin,
+                    round=record.round,
                     idx=task.idx,
-                    status="waiting",
+                    status=record.status.value,
                     deps=tuple(task.deps),
-                    parsed=t,
+                    parsed=parsed,
+                    ready=None if record.ready_at is None else record.ready_at - origin,
                 )
-                latest[task.idx] = span
-                spans.append(span)
-            elif isinstance(event, ev.TaskReady):
-                span = latest.get(event.idx)
-                if span is not None:
-                    span.ready = t
-            elif isinstance(event, ev.TaskStarted):
-                span = latest.get(event.idx)
-                if span is not None:
-                    span.start, span.end, span.status = t, t, "running"
-            elif isinstance(event, (ev.TaskFinished, ev.TaskFailed, ev.TaskSkipped)):
-                span = latest.get(event.idx)
-                if span is not None:
-                    if span.status == "waiting":  # never started: failed at parse time or skipped
-                        span.start = t
-                    span.end = t
-                    span.status = {ev.TaskFinished: "done", ev.TaskFailed: "failed", ev.TaskSkipped: "skipped"}[type(event)]
-            elif isinstance(event, ev.RunFinished):
-                answer, error = event.answer, event.error
-        return cls(spans=spans, duration=end, answer=answer, error=error, question=question, usage=usage)
+            )
+        return cls(
+            spans=spans,
+            duration=end - origin,
+            answer=ledger.answer,
+            error=ledger.error,
+            question=ledger.question,
+            usage=usage,
+        )
 
 
 def critical_tasks(timeline: Timeline) -> list[int]:

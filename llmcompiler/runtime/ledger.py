@@ -1,0 +1,264 @@
+"""The ledger: the one fold of a run's events into what is known about the run.
+
+Every consumer of a run — `RunResult`, the live view, timelines, summaries, the benchmark
+statistics, and the scheduler itself when it asks whether a dependency is done — reads this
+state; none of them folds events or measures time on its own. Times are the events' `t`.
+
+State, updated by `apply(event)` in O(1) per event (a dict lookup by event type, then a few
+assignments; nothing is sorted or copied on the way):
+
+    question, agent            from RunStarted (`agent`: "llmcompiler" or "react")
+    started, finished          RunStarted.t / RunFinished.t (None until seen)
+    tasks      id -> TaskRecord
+                 created by TaskParsed (not for `join()`, a marker), parsed_at = its t;
+                 TaskReady -> ready_at; TaskStarted -> RUNNING, started_at;
+                 TaskFinished -> DONE (value, observation, attempts), finished_at;
+                 TaskFailed -> FAILED; TaskSkipped -> SKIPPED (observation = reason)
+    parsed     [TaskRecord]    every record in the order its TaskParsed came, an id that a
+                               (malformed) plan reused included: what a timeline draws
+    rejected   [TaskRecord]    bad lines that reused a taken id: TaskParsed of a taken id
+                               with a parse error waits in `_pending` for its TaskFailed
+                               (the scheduler emits it at once), so the first task keeps id
+    usage      role -> Usage   summed over ModelCall events; `model_calls` lists them
+    plans      [str]           PlannerFinished.text, one per round (ReAct: one per step)
+    decisions  [JoinerFinished]
+    replans    [Replan]
+    answer, error, status, exception   from RunFinished (status RUNNING until then)
+
+A trace saved by an older version has no `RunFinished.status`; it is then read from
+`cancelled` and `error` (never from the message's text): cancelled, failed or answered.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llmcompiler.runtime import events as ev
+
+if TYPE_CHECKING:
+    from llmcompiler.exceptions import LLMCompilerError
+    from llmcompiler.llm.base import Usage
+    from llmcompiler.plan.task import Task
+
+
+class TaskStatus(str, enum.Enum):
+    WAITING = "waiting"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def finished(self) -> bool:
+        return self in (TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED)
+
+
+class RunStatus(str, enum.Enum):
+    """How a run ended (RUNNING until its RunFinished)."""
+
+    RUNNING = "running"
+    ANSWERED = "answered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+
+
+@dataclass(eq=False)
+class TaskRecord:
+    """A task and what became of it; times are the `t` of the events that said so."""
+
+    task: Task
+    round: int
+    status: TaskStatus = TaskStatus.WAITING
+    result: Any = None  # the tool's return value (DONE only)
+    observation: str = ""
+    attempts: int = 0
+    parsed_at: float = 0.0
+    ready_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def idx(self) -> int:
+        return self.task.idx
+
+    @property
+    def tool(self) -> str:
+        return self.task.tool
+
+    @property
+    def deps(self) -> tuple[int, ...]:
+        return self.task.deps
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    # what a finished task offers the references of its dependents (`executor.resolve`)
+    @property
+    def value(self) -> Any:
+        return self.result
+
+    @property
+    def text(self) -> str:
+        return self.observation
+
+
+class Ledger:
+    """See the module docstring. Feed it every event of one run, in order."""
+
+    def __init__(self) -> None:
+        self.question = ""
+        self.agent = "llmcompiler"
+        self.started: float | None = None
+        self.finished: float | None = None
+        self.tasks: dict[int, TaskRecord] = {}
+        self.parsed: list[TaskRecord] = []
+        self.rejected: list[TaskRecord] = []
+        self._pending: dict[int, TaskRecord] = {}
+        self.usage: dict[str, Usage] = {}
+        self.model_calls: list[ev.ModelCall] = []
+        self.plans: list[str] = []
+        self.decisions: list[ev.JoinerFinished] = []
+        self.replans: list[ev.Replan] = []
+        self.answer = ""
+        self.error: str | None = None
+        self.status = RunStatus.RUNNING
+        self.exception: LLMCompilerError | None = None
+
+    def apply(self, event: ev.Event) -> None:
+        handler = _HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    # -- readers -------------------------------------------------------------------
+
+    @property
+    def rounds(self) -> int:
+        return len(self.plans)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status is RunStatus.CANCELLED
+
+    def ordered(self) -> list[TaskRecord]:
+        """Every task by id; a bad line that reused an id comes right after its namesake."""
+        records = sorted(self.tasks.values(), key=lambda r: r.idx)
+        if not self.rejected:
+            return records
+        by_id: dict[int, list[TaskRecord]] = {}
+        for record in self.rejected:
+            by_id.setdefault(record.idx, []).append(record)
+        return [r for first in records for r in (first, *by_id.get(first.idx, ()))]
+
+    # -- the fold ------------------------------------------------------------------
+
+    def _run_started(self, e: ev.RunStarted) -> None:
+        self.question, self.agent, self.started = e.question, e.agent, e.t
+
+    def _planner_finished(self, e: ev.PlannerFinished) -> None:
+        self.plans.append(e.text)
+
+    def _model_call(self, e: ev.ModelCall) -> None:
+        self.model_calls.append(e)
+        before = self.usage.get(e.role)
+        self.usage[e.role] = e.usage if before is None else before + e.usage
+
+    def _task_parsed(self, e: ev.TaskParsed) -> None:
+        task = e.task
+        if task.is_join:
+            return
+        record = TaskRecord(task, e.round, parsed_at=e.t)
+        self.parsed.append(record)
+        if task.idx in self.tasks and task.error is not None:
+            self._pending[task.idx] = record
+        else:
+            self.tasks[task.idx] = record
+
+    def _task_ready(self, e: ev.TaskReady) -> None:
+        record = self.tasks.get(e.idx)
+        if record is not None:  # (a hand-edited trace may name a task it never parsed)
+            record.ready_at = e.t
+
+    def _task_started(self, e: ev.TaskStarted) -> None:
+        record = self.tasks.get(e.idx)
+        if record is None:
+            return
+        record.status = TaskStatus.RUNNING
+        record.started_at = e.t
+
+    def _task_finished(self, e: ev.TaskFinished) -> None:
+        record = self.tasks.get(e.idx)
+        if record is None:
+            return
+        record.status = TaskStatus.DONE
+        record.result = e.value
+        record.observation = e.observation
+        record.attempts = e.attempts
+        record.finished_at = e.t
+
+    def _task_failed(self, e: ev.TaskFailed) -> None:
+        record = self._pending.pop(e.idx, None)
+        if record is not None:
+            self.rejected.append(record)
+        else:
+            record = self.tasks.get(e.idx)
+            if record is None:
+                return
+        record.status = TaskStatus.FAILED
+        record.observation = e.error
+        record.attempts = e.attempts
+        record.finished_at = e.t
+
+    def _task_skipped(self, e: ev.TaskSkipped) -> None:
+        record = self.tasks.get(e.idx)
+        if record is None:
+            return
+        record.status = TaskStatus.SKIPPED
+        record.observation = e.reason
+        record.finished_at = e.t
+
+    def _joiner_finished(self, e: ev.JoinerFinished) -> None:
+        self.decisions.append(e)
+
+    def _replan(self, e: ev.Replan) -> None:
+        self.replans.append(e)
+
+    def _run_finished(self, e: ev.RunFinished) -> None:
+        self.finished = e.t
+        self.answer, self.error, self.exception = e.answer, e.error, e.exception
+        if e.status:
+            self.status = RunStatus(e.status)
+        elif e.cancelled:
+            self.status = RunStatus.CANCELLED
+        else:
+            self.status = RunStatus.ANSWERED if e.error is None else RunStatus.FAILED
+
+
+_HANDLERS: dict[type, Callable[[Ledger, Any], None]] = {
+    ev.RunStarted: Ledger._run_started,
+    ev.PlannerFinished: Ledger._planner_finished,
+    ev.ModelCall: Ledger._model_call,
+    ev.TaskParsed: Ledger._task_parsed,
+    ev.TaskReady: Ledger._task_ready,
+    ev.TaskStarted: Ledger._task_started,
+    ev.TaskFinished: Ledger._task_finished,
+    ev.TaskFailed: Ledger._task_failed,
+    ev.TaskSkipped: Ledger._task_skipped,
+    ev.JoinerFinished: Ledger._joiner_finished,
+    ev.Replan: Ledger._replan,
+    ev.RunFinished: Ledger._run_finished,
+}
+
+
+def fold(events: Any) -> Ledger:
+    """A ledger of events already recorded (a loaded trace, `RunResult.events`)."""
+    ledger = Ledger()
+    for event in events:
+        ledger.apply(event)
+    return ledger

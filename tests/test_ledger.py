@@ -1,0 +1,213 @@
+"""The ledger (one fold of a run's events), typed run outcomes and the exception tree."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+import llmcompiler
+from llmcompiler import LLMCompiler, ReActAgent, tool
+from llmcompiler import exceptions as errors
+from llmcompiler.evaluation.runner import run_benchmark
+from llmcompiler.evaluation.store import ResultStore
+from llmcompiler.exceptions import (
+    BenchmarkAborted,
+    LLMCompilerError,
+    ModelError,
+    ModelHTTPError,
+    NoDecisionError,
+    ReplanLimitError,
+    RunCancelledError,
+    RunTimeoutError,
+    StepLimitError,
+)
+from llmcompiler.llm import Reply, ScriptedModel
+from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.ledger import Ledger, RunStatus, TaskStatus, fold
+from llmcompiler.trace import load_trace, save_trace
+
+
+@tool
+async def double(x: int) -> int:
+    """Twice x."""
+    return 2 * x
+
+
+@tool
+def broken(x: int) -> int:
+    """Always fails."""
+    raise ValueError(f"no {x}")
+
+
+def finish(answer: str) -> str:
+    return f"Thought: done.\nAction: Finish({answer})"
+
+
+def agent(plans, joins, **kwargs) -> LLMCompiler:
+    return LLMCompiler(tools=[double, broken], planner=ScriptedModel(plans), joiner=ScriptedModel(joins), **kwargs)
+
+
+async def test_the_result_is_the_ledger_of_its_events_and_every_time_is_an_event_time():
+    plan = "1. double(2)\n2. double($1)\n3. broken($2)\n4. double($3)\n5. join()<END_OF_PLAN>"
+    result = await agent([plan], [finish("8")]).ainvoke("q")
+    assert result.status is RunStatus.ANSWERED and result.exception is None and result.agent == "llmcompiler"
+    again = fold(result.events)  # a second fold of the same events says the same
+    assert [(r.idx, r.status, r.result, r.observation) for r in again.ordered()] == [
+        (r.idx, r.status, r.result, r.observation) for r in result.tasks
+    ]
+    assert [r.status for r in result.tasks] == [TaskStatus.DONE, TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.SKIPPED]
+    assert result.task(2).result == 8 and result.task(4).observation == "skipped: $3 failed"
+    stamps = {(type(e), getattr(e, "idx", None)): e.t for e in result.events}
+    for record in result.tasks:
+        assert record.parsed_at in {e.t for e in result.events if isinstance(e, ev.TaskParsed) and e.task.idx == record.idx}
+        if record.started_at is not None:
+            assert record.started_at == stamps[(ev.TaskStarted, record.idx)]
+            assert record.ready_at == stamps[(ev.TaskReady, record.idx)]
+        end_kind = {TaskStatus.DONE: ev.TaskFinished, TaskStatus.FAILED: ev.TaskFailed, TaskStatus.SKIPPED: ev.TaskSkipped}
+        assert record.finished_at == stamps[(end_kind[record.status], record.idx)]
+    assert result.usage == again.usage and result.plans == again.plans and len(result.plans) == 1
+    assert result.usage["planner"].calls == result.usage["joiner"].calls == 1
+    assert result.ledger is not None and result.ledger.finished == result.events[-1].t
+
+
+async def test_a_duplicate_id_fails_on_its_own_record_while_the_first_keeps_running():
+    release = asyncio.Event()
+
+    @tool
+    async def slow() -> str:
+        """Waits."""
+        await release.wait()
+        return "slow done"
+
+    plan = "1. slow()\n1. slow()\n2. join()<END_OF_PLAN>"
+
+    def joined(messages):
+        return finish("ok")
+
+    compiler = LLMCompiler(tools=[slow], planner=ScriptedModel([plan]), joiner=ScriptedModel([joined]))
+
+    def on_event(event):
+        if isinstance(event, ev.TaskFailed):  # the duplicate fails while the first still runs
+            release.set()
+
+    result = await compiler.ainvoke("q", on_event=on_event)
+    first, duplicate = result.tasks
+    assert (first.status, first.observation) == (TaskStatus.DONE, "slow done")
+    assert duplicate.status is TaskStatus.FAILED and "duplicate task id 1" in duplicate.observation
+
+
+@pytest.mark.parametrize(
+    ("plans", "joins", "kwargs", "status", "kind", "message"),
+    [
+        ([ModelHTTPError("bad key", status=401)], [], {}, RunStatus.FAILED, ModelHTTPError, "the planner failed in round 1"),
+        ([RuntimeError("boom")], [], {}, RunStatus.FAILED, ModelError, "RuntimeError: boom"),
+        (["1. double(1)\n2. join()"], ["Thought: I am not sure."], {}, RunStatus.FAILED, NoDecisionError, "had no Action"),
+        (
+            ["1. double(1)\n2. join()"],
+            ["Thought: more.\nAction: Replan(again)"],
+            {"max_replans": 0},
+            RunStatus.FAILED,
+            ReplanLimitError,
+            "after the last allowed round",
+        ),
+    ],
+)
+async def test_a_run_without_an_answer_has_a_status_and_a_typed_exception(plans, joins, kwargs, status, kind, message):
+    result = await agent(plans, joins, **kwargs).ainvoke("q")
+    assert result.status is status and type(result.exception) is kind
+    assert message in (result.error or "") and result.events[-1].status == status.value
+
+
+async def test_timeout_and_cancellation_are_statuses_of_their_own():
+    @tool
+    async def hang() -> str:
+        """Never returns."""
+        await asyncio.Event().wait()
+        return ""
+
+    slow = LLMCompiler(tools=[hang], planner=ScriptedModel(["1. hang()\n2. join()"]), joiner=ScriptedModel([]), timeout=0.05)
+    result = await slow.ainvoke("q")
+    assert result.status is RunStatus.TIMED_OUT and isinstance(result.exception, RunTimeoutError)
+    assert isinstance(result.exception, TimeoutError)
+
+    started = asyncio.Event()
+    log = ev.EventLog(lambda e: started.set() if isinstance(e, ev.TaskStarted) else None)
+    run = LLMCompiler(tools=[hang], planner=ScriptedModel(["1. hang()\n2. join()"]), joiner=ScriptedModel([]))._new_run("q", log)
+    worker = asyncio.ensure_future(run.execute())
+    await started.wait()
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    assert log.ledger.status is RunStatus.CANCELLED and log.ledger.cancelled
+    assert isinstance(log.ledger.exception, RunCancelledError)
+    assert log.ledger.tasks[1].status is TaskStatus.FAILED  # stopped while running
+
+
+async def test_react_says_who_it_is_and_ends_at_its_step_limit_with_a_type():
+    model = ScriptedModel(['Thought: go.\nAction: double(1)', 'Thought: again.\nAction: double(2)'])
+    result = await ReActAgent(tools=[double], model=model, max_steps=2).ainvoke("q")
+    assert result.agent == "react" and result.events[0].agent == "react"
+    assert result.status is RunStatus.FAILED and isinstance(result.exception, StepLimitError)
+    assert [r.result for r in result.tasks] == [2, 4]
+
+
+async def test_the_benchmark_stops_on_a_fatal_http_status_by_type_not_by_message(tmp_path):
+    examples = [{"id": str(i), "question": f"q{i}", "answer": "x"} for i in range(3)]
+    # a 500 whose text reads like an auth failure is not fatal: every question is tried
+    looks_fatal = [ModelHTTPError("authentication failed (401) not found (404)", status=500)] * 3
+    with ResultStore(tmp_path / "a.json") as store:
+        ran = await run_benchmark(agent(looks_fatal, []), examples, store, method="llmcompiler")
+        assert ran.ran == 3 and len(store.records) == 3
+    fatal = [ModelHTTPError("the server said no", status=403)] * 3
+    with ResultStore(tmp_path / "b.json") as store:
+        with pytest.raises(BenchmarkAborted) as stopped:
+            await run_benchmark(agent(fatal, []), examples, store, method="llmcompiler")
+    assert isinstance(stopped.value.cause, ModelHTTPError) and stopped.value.cause.status == 403
+    assert "the server said no" in str(stopped.value)
+
+
+async def test_a_saved_trace_folds_to_the_same_outcome_and_old_traces_still_load(tmp_path):
+    result = await agent([RuntimeError("boom")], []).ainvoke("q")
+    loaded = load_trace(save_trace(result.events, tmp_path / "t.json"))
+    ledger = fold(loaded)
+    assert (ledger.status, ledger.error, ledger.agent) == (RunStatus.FAILED, result.error, "llmcompiler")
+    assert ledger.exception is None  # the exception object lives in memory only
+    old = Ledger()
+    for event in (ev.RunStarted(question="q", t=0.0), ev.RunFinished(answer="", error=None, cancelled=True, t=1.0)):
+        old.apply(event)  # no `status`: a trace from before it existed
+    assert old.status is RunStatus.CANCELLED
+    older = fold([ev.RunFinished(answer="", error="it broke", t=1.0)])
+    assert older.status is RunStatus.FAILED
+
+
+def test_every_exception_of_the_package_is_in_the_tree_and_drawn_in_its_docstring():
+    doc = errors.__doc__ or ""
+    found = []
+    for module_info in pkgutil.walk_packages(llmcompiler.__path__, "llmcompiler."):
+        if ".testing" in module_info.name or module_info.name.endswith("__main__"):
+            continue
+        try:
+            module = importlib.import_module(module_info.name)
+        except ImportError:  # an optional extra that is not installed
+            continue
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__ == module.__name__
+                and not name.startswith("_")
+            ):
+                found.append(value)
+    assert BenchmarkAborted in found and errors.StoreError in found
+    for cls in found:
+        assert issubclass(cls, LLMCompilerError), cls
+        assert cls is LLMCompilerError or f"+-- {cls.__name__} " in doc, cls
+    from llmcompiler.agents.base import RunFailedError
+    from llmcompiler.evaluation.runner import BenchmarkAborted as reexported
+    from llmcompiler.trace.record import TraceError
+
+    assert RunFailedError is errors.RunFailedError and reexported is BenchmarkAborted and TraceError is errors.TraceError
