@@ -693,6 +693,27 @@ def test_importing_tools_does_not_import_langchain_or_pydantic():
     assert out.stdout.strip() == "[]"
 
 
+def test_pydantic_is_imported_only_when_a_schema_is_read():
+    code = (
+        "import sys\n"
+        "from llmcompiler.tools import tool\n"
+        "def search(query: str, k: int = 3) -> str:\n"
+        "    return query\n"
+        "t = tool(search)\n"
+        "line, bound = t.prompt_line(), t.bind(('x',), {'k': 2})\n"
+        "print('pydantic' in sys.modules, line)\n"
+        "print(t.args_schema['properties']['k'], 'pydantic' in sys.modules)\n"
+    )
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "False search(query: str, k: int = 3) -> str",
+        "{'type': 'integer', 'default': 3} True",
+    ]
+
+
 def test_pydantic_is_a_declared_dependency():
     tomllib = pytest.importorskip("tomllib")
     import pathlib

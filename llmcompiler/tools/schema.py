@@ -7,7 +7,7 @@ langchain-core tool's fields). Everything else is read off it:
 
 - `render()`: the parameters as in a `def` line, for prompt lines and error messages;
 - `schema`: the JSON schema; from a signature it is built with pydantic, one
-  `TypeAdapter` per annotation (pydantic is imported then, not when this module is);
+  `TypeAdapter` per annotation, when first asked for (pydantic is imported then);
 - `bind()`: a planned call checked with `inspect.Signature.bind`, so a call fits exactly
   when Python would accept it. Only a call that does not fit pays for its message, which
   says in the planner's terms what is wrong (`search() takes query: str; got 2 positional
@@ -72,13 +72,21 @@ class Parameters:
     Make one with `from_signature`, `from_schema` or `unknown`.
     """
 
-    __slots__ = ("_aliases", "_rendered", "_signature", "params", "schema")
+    __slots__ = ("_aliases", "_arg_docs", "_rendered", "_schema", "_signature", "params")
 
     def __init__(
-        self, params: Sequence[Param], *, schema: dict[str, Any], signature: inspect.Signature | None = None
+        self,
+        params: Sequence[Param],
+        *,
+        schema: dict[str, Any] | None,
+        signature: inspect.Signature | None = None,
+        arg_docs: Mapping[str, str] | None = None,
     ) -> None:
         self.params: tuple[Param, ...] = tuple(params)
-        self.schema = schema
+        # None: built from `signature` and `arg_docs` when first asked for. Neither the
+        # prompt nor binding needs it, and building it imports pydantic (~0.1 s).
+        self._schema = schema
+        self._arg_docs = arg_docs or {}
         # What `bind` asks Python about. A JSON schema's field names need not be Python
         # names, nor its required fields come before its optional ones: such fields get
         # a stand-in name, and the order check is skipped (binding only asks whether a
@@ -102,7 +110,7 @@ class Parameters:
     def from_signature(cls, sig: inspect.Signature, arg_docs: Mapping[str, str]) -> Parameters:
         """The parameters of a Python callable, described by `arg_docs` where they say."""
         params = [Param(p.name, p.kind, annotation_text(p.annotation), p.default) for p in sig.parameters.values()]
-        return cls(params, schema=_schema_from_signature(sig, arg_docs), signature=sig)
+        return cls(params, schema=None, signature=sig, arg_docs=arg_docs)
 
     @classmethod
     def from_schema(cls, schema: Mapping[str, Any]) -> Parameters:
@@ -135,6 +143,13 @@ class Parameters:
         return cls([Param("args", _VAR_POSITIONAL), Param("kwargs", _VAR_KEYWORD)], schema=schema)
 
     # -- use ------------------------------------------------------------------------------
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """The JSON schema of the parameters (``"type": "object"``, properties in order)."""
+        if self._schema is None:
+            self._schema = _schema_from_signature(self._signature, self._arg_docs)
+        return self._schema
 
     def render(self) -> str:
         """The parameters as in a `def` line, with `/` and `*` markers where Python needs them."""

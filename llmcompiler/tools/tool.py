@@ -137,7 +137,11 @@ class Tool:
             self._returns = annotation_text(sig.return_annotation)
         # What the prompt shows: the same parameters, or those of an explicit schema.
         self._shown: Parameters = self._call if args_schema is None else Parameters.from_schema(normalise_schema(args_schema))
-        self.args_schema: dict[str, Any] = self._shown.schema
+
+    @property
+    def args_schema(self) -> dict[str, Any]:
+        """The JSON schema of the parameters the prompt shows (built when first read)."""
+        return self._shown.schema
 
     # -- construction from a function ------------------------------------------------
 
@@ -300,14 +304,14 @@ def tool(
     description=..., timeout=..., retries=..., max_concurrency=..., stringify_rule=...)``.
     The result is a `Tool`; calling it still calls the function.
     """
-    options: dict[str, Any] = dict(
-        description=description,
-        stringify_rule=stringify_rule,
-        args_schema=args_schema,
-        timeout=timeout,
-        retries=retries,
-        max_concurrency=max_concurrency,
-    )
+    options: dict[str, Any] = {
+        "description": description,
+        "stringify_rule": stringify_rule,
+        "args_schema": args_schema,
+        "timeout": timeout,
+        "retries": retries,
+        "max_concurrency": max_concurrency,
+    }
     if isinstance(func, str):  # @tool("name")
         if name is not None:
             raise TypeError("tool(): name given twice")
