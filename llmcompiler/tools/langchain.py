@@ -8,7 +8,7 @@ checks first.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmcompiler.tools.docstring import parse_docstring
@@ -107,7 +107,7 @@ class LangChainTool(Tool):
         sig = read_signature(wrapped) if callable(wrapped) else None
         self._returns = annotation_text(sig.return_annotation) if sig is not None else None
 
-    def bind(self, args: tuple, kwargs: Mapping[str, Any]) -> tuple[tuple, dict[str, Any]]:
+    def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """``((), {field: value})``; `TypeError` for extra, unknown, repeated or missing
         arguments."""
         return (), self._call.bind(self.name, tuple(args), kwargs)

@@ -19,7 +19,7 @@ import inspect
 import math
 import numbers
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, overload
 
 from llmcompiler.exceptions import ConfigurationError
@@ -75,7 +75,7 @@ class Tool:
         name: str,
         func: Callable[..., Any],
         description: str = "",
-        stringify_rule: Callable[[list], str] | None = None,
+        stringify_rule: Callable[[list[Any]], str] | None = None,
         *,
         args_schema: Mapping[str, Any] | type | None = None,
         timeout: float | None = None,
@@ -120,7 +120,7 @@ class Tool:
         self.name: str = name
         self.func: Callable[..., Any] = func
         self.description: str = description
-        self.stringify_rule: Callable[[list], str] | None = stringify_rule
+        self.stringify_rule: Callable[[list[Any]], str] | None = stringify_rule
         self.timeout: float | None = timeout
         self.retries: int = retries
         self.max_concurrency: int | None = max_concurrency
@@ -136,7 +136,9 @@ class Tool:
             self._call = Parameters.from_signature(sig, parse_docstring(inspect.getdoc(unwrap_partial(func)))[1])
             self._returns = annotation_text(sig.return_annotation)
         # What the prompt shows: the same parameters, or those of an explicit schema.
-        self._shown: Parameters = self._call if args_schema is None else Parameters.from_schema(normalise_schema(args_schema))
+        self._shown: Parameters = (
+            self._call if args_schema is None else Parameters.from_schema(normalise_schema(args_schema))
+        )
 
     @property
     def args_schema(self) -> dict[str, Any]:
@@ -152,7 +154,7 @@ class Tool:
         *,
         name: str | None = None,
         description: str | None = None,
-        stringify_rule: Callable[[list], str] | None = None,
+        stringify_rule: Callable[[list[Any]], str] | None = None,
         args_schema: Mapping[str, Any] | type | None = None,
         timeout: float | None = None,
         retries: int = 0,
@@ -185,7 +187,7 @@ class Tool:
 
     # -- what the runtime uses --------------------------------------------------------
 
-    def bind(self, args: tuple, kwargs: Mapping[str, Any]) -> tuple[tuple, dict[str, Any]]:
+    def bind(self, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """The ``(args, kwargs)`` to call `func` with for a planned call.
 
         Checks the call against `func`'s signature (when it has one) and raises
@@ -278,7 +280,7 @@ def tool(
     /,
     *,
     description: str | None = None,
-    stringify_rule: Callable[[list], str] | None = None,
+    stringify_rule: Callable[[list[Any]], str] | None = None,
     args_schema: Mapping[str, Any] | type | None = None,
     timeout: float | None = None,
     retries: int = 0,
@@ -292,7 +294,7 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
-    stringify_rule: Callable[[list], str] | None = None,
+    stringify_rule: Callable[[list[Any]], str] | None = None,
     args_schema: Mapping[str, Any] | type | None = None,
     timeout: float | None = None,
     retries: int = 0,
