@@ -63,6 +63,7 @@ from llmcompiler.llm import ScriptedModel  # noqa: E402
 from llmcompiler.llm.base import user  # noqa: E402
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser  # noqa: E402
 from llmcompiler.runtime import events as ev  # noqa: E402
+from llmcompiler.runtime.ledger import fold  # noqa: E402
 from llmcompiler.runtime.scheduler import Scheduler, TaskStatus  # noqa: E402
 from llmcompiler.tools import Tool, as_tools  # noqa: E402
 
@@ -181,33 +182,22 @@ def _check(result: RunResult, w: wl.Workload) -> str | None:
     return f"tasks not done: {bad}" if bad else None
 
 
-def dispatch_delays(events: Sequence[ev.Event]) -> list[float]:
-    """Seconds from TaskReady to the first TaskStarted of each task."""
-    ready: dict[int, float] = {}
-    out: list[float] = []
-    for e in events:
-        if isinstance(e, ev.TaskReady):
-            ready[e.idx] = e.t
-        elif isinstance(e, ev.TaskStarted) and e.attempt == 1 and e.idx in ready:
-            out.append(e.t - ready.pop(e.idx))
-    return out
+def dispatch_delays(result: RunResult) -> list[float]:
+    """Seconds from TaskReady to TaskStarted of each task, from the run's ledger."""
+    return fold(result.events).dispatch_delays() if result.ledger is None else result.ledger.dispatch_delays()
 
 
 def compiler_phases(result: RunResult, ideal: Any) -> dict[str, float]:
     """Where the measured run drifted from the ideal: plan end, join start, task emission and start."""
+    ledger = result.ledger if result.ledger is not None else fold(result.events)
     t0 = result.events[0].t
     out: dict[str, float] = {}
-    parsed: dict[int, float] = {}
-    started: dict[int, float] = {}
-    for e in result.events:
-        if isinstance(e, ev.PlannerFinished):
-            out["plan_end"] = e.t - t0
-        elif isinstance(e, ev.JoinerStarted):
-            out["join_start"] = e.t - t0
-        elif isinstance(e, ev.TaskParsed) and not e.task.is_join:
-            parsed[e.task.idx] = e.t - t0
-        elif isinstance(e, ev.TaskStarted) and e.attempt == 1:
-            started[e.idx] = e.t - t0
+    if ledger.plan_done:
+        out["plan_end"] = ledger.plan_done[max(ledger.plan_done)] - t0
+    if ledger.join_started:
+        out["join_start"] = ledger.join_started[max(ledger.join_started)] - t0
+    parsed = {r.idx: r.parsed_at - t0 for r in ledger.parsed}
+    started = {r.idx: r.started_at - t0 for r in ledger.parsed if r.started_at is not None}
     out["emit_lag_max"] = max((parsed[i] - t.emitted for i, t in ideal.tasks.items() if i in parsed), default=0.0)
     out["start_lag_max"] = max((started[i] - t.start for i, t in ideal.tasks.items() if i in started), default=0.0)
     return out
@@ -296,7 +286,7 @@ def run_small(
                         errors.append(f"{name} {mode} (repetition {rep + 1}): {problem}")
                     seconds = result.duration
                     if mode != "react":
-                        dispatch += dispatch_delays(result.events)
+                        dispatch += dispatch_delays(result)
                         phases[name][mode].append(compiler_phases(result, ideal[name][mode]))
                     if mode == "llmcompiler" and rep == 0 and plots is not None:
                         picture = draw(result, plots / f"timeline-{name}.png", name, _total(ideal[name][mode]), log)
@@ -438,7 +428,7 @@ async def dag_whole(text: str) -> dict[str, Any]:
         "wall_s": result.duration,
         "done": sum(r.status is TaskStatus.DONE for r in result.tasks),
         "error": result.error,
-        "dispatch_s": dispatch_delays(result.events),
+        "dispatch_s": dispatch_delays(result),
     }
 
 

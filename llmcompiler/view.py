@@ -27,8 +27,10 @@ meaningful event and none per streamed token:
 
 Times are seconds since the run's `RunStarted`, read from the events themselves, so a
 saved trace replayed into a view prints the same lines. ReAct runs (one model call per
-step) read as steps: "step 2 started". Which agent produced the events can only be told
-from them after the first model call; pass ``agent=`` to have the very first line right.
+step) read as steps: "step 2 started"; `RunStarted.agent` says which agent ran (``agent=``
+names it for events that come without their RunStarted). What the view shows of the run
+is its ledger (`runtime.ledger`), folded from the same events; the view keeps only its
+rows' order and the progress of the model call now streaming.
 
 A view never breaks a run: an exception inside it is kept in `view.error`, reported once
 on its stream, and the view stops drawing.
@@ -45,6 +47,7 @@ from time import perf_counter
 from typing import IO, TYPE_CHECKING, Any
 
 from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.ledger import Ledger, TaskRecord
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -76,20 +79,52 @@ def _thought_of(text: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass
 class TaskRow:
-    """One task as the view knows it; times are the events' perf_counter readings."""
+    """One task as the view shows it: a reader of the ledger's record of the task."""
 
-    idx: int
-    round: int
-    call: str
-    deps: tuple[int, ...]
-    state: str = "waiting"  # waiting, running, done, failed, skipped
-    parsed: float = 0.0
-    started: float | None = None
-    ended: float | None = None
-    attempt: int = 1
-    result: str = ""  # the observation, the error, or why it was skipped
+    __slots__ = ("call", "record")
+
+    def __init__(self, record: TaskRecord, call: str) -> None:
+        self.record = record
+        self.call = call
+
+    @property
+    def idx(self) -> int:
+        return self.record.idx
+
+    @property
+    def round(self) -> int:
+        return self.record.round
+
+    @property
+    def deps(self) -> tuple[int, ...]:
+        return tuple(self.record.deps)
+
+    @property
+    def state(self) -> str:  # waiting, running, done, failed, skipped
+        return self.record.status.value
+
+    @property
+    def parsed(self) -> float:
+        return self.record.parsed_at
+
+    @property
+    def started(self) -> float | None:
+        return self.record.started_at
+
+    @property
+    def ended(self) -> float | None:
+        return self.record.finished_at
+
+    @property
+    def attempt(self) -> int:
+        return self.record.retry + 1 if self.record.retry else 1
+
+    @property
+    def result(self) -> str:
+        """The observation, the error, or why it was skipped; while retrying, the last error."""
+        record = self.record
+        return record.observation if record.status.finished or not record.retry else record.retry_error
 
     @property
     def deps_text(self) -> str:
@@ -111,8 +146,8 @@ class Separator:
 
 
 @dataclass
-class Decision:
-    """The joiner's reply of one round (or ReAct's final step)."""
+class DecisionRow:
+    """The joiner's reply of one round (or ReAct's final step), as a row of the view."""
 
     round: int
     action: str  # "finish" or "replan"
@@ -123,10 +158,12 @@ class Decision:
 
 @dataclass
 class RunState:
-    """Everything a view shows, folded from the events; `apply` takes one event."""
+    """Everything a view shows. What happened is the run's ledger (`runtime.ledger`), fed
+    by `apply`; kept here is only the view's own: its rows in display order and the
+    progress of the model call now streaming."""
 
-    agent: str | None = None  # "llmcompiler", "react", or None until the events tell
-    question: str = ""
+    agent: str | None = None  # "llmcompiler" or "react", from RunStarted (or given)
+    ledger: Ledger = field(default_factory=Ledger)
     t0: float | None = None
     now: float = 0.0  # the latest event's time: the view's clock
     round: int = 0  # the planner's round, or ReAct's step
@@ -137,21 +174,49 @@ class RunState:
     joiner_tokens: int = 0
     joiner_estimated: bool = False
     tasks_in_round: int = 0
-    rows: list[TaskRow | Separator | Decision] = field(default_factory=list)
-    latest: dict[int, TaskRow] = field(default_factory=dict)  # a reused id: events go to the latest row
-    input_tokens: int = 0
-    output_tokens: int = 0
-    model_calls: int = 0
-    estimated: bool = False  # some call's usage was counted by us, not reported
-    finished: bool = False
-    answer: str = ""
-    error: str | None = None
-    cancelled: bool = False
-    replans: set[int] = field(default_factory=set)
+    rows: list[TaskRow | Separator | DecisionRow] = field(default_factory=list)
+    latest: dict[int, TaskRow] = field(default_factory=dict)  # a reused id: the latest row
 
     @property
     def react(self) -> bool:
         return self.agent == "react"
+
+    @property
+    def question(self) -> str:
+        return self.ledger.question
+
+    @property
+    def finished(self) -> bool:
+        return self.ledger.finished is not None
+
+    @property
+    def answer(self) -> str:
+        return self.ledger.answer
+
+    @property
+    def error(self) -> str | None:
+        return self.ledger.error
+
+    @property
+    def cancelled(self) -> bool:
+        return self.ledger.cancelled
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(u.input_tokens for u in self.ledger.usage.values())
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(u.output_tokens for u in self.ledger.usage.values())
+
+    @property
+    def model_calls(self) -> int:
+        return len(self.ledger.model_calls)
+
+    @property
+    def estimated(self) -> bool:
+        """Some call's usage was counted by us, not reported."""
+        return any(u.estimated for u in self.ledger.usage.values())
 
     def rel(self, t: float) -> float:
         return t - self.t0 if self.t0 is not None else 0.0
@@ -165,15 +230,15 @@ class RunState:
         return [r for r in self.rows if isinstance(r, TaskRow)]
 
     def apply(self, event: ev.Event) -> None:
+        ledger = self.ledger
+        ledger.apply(event)
         if self.t0 is None:
             self.t0 = event.t
         self.now = max(self.now, event.t)
         if isinstance(event, ev.RunStarted):
-            self.question = event.question
+            self.agent = ledger.agent
             self.t0 = event.t
         elif isinstance(event, ev.PlannerStarted):
-            if event.round > 1 and event.round not in self.replans and self.agent is None:
-                self.agent = "react"  # a new round without a replan: ReAct's next step
             self.round = event.round
             self.model_busy = "planner"
             self.planner_tokens = 0
@@ -183,14 +248,8 @@ class RunState:
         elif isinstance(event, ev.PlannerToken):
             self.planner_tokens += 1
         elif isinstance(event, ev.ModelCall):
-            self.model_calls += 1
-            self.input_tokens += event.usage.input_tokens
-            self.output_tokens += event.usage.output_tokens
-            self.estimated = self.estimated or event.usage.estimated
-            if event.role == "react":
-                self.agent = "react"
-            elif event.role in ("planner", "joiner") and self.agent is None:
-                self.agent = "llmcompiler"
+            if self.agent is None and event.role in ("planner", "joiner", "react"):
+                self.agent = "react" if event.role == "react" else "llmcompiler"  # events without RunStarted
             if event.role in ("planner", "react") and event.usage.output_tokens:
                 self.planner_tokens = event.usage.output_tokens
                 self.planner_estimated = event.usage.estimated
@@ -201,32 +260,13 @@ class RunState:
             self.model_busy = None
         elif isinstance(event, ev.TaskParsed):
             task = event.task
-            if task.is_join:
+            if task.is_join or not ledger.parsed or ledger.parsed[-1].task is not task:
                 return
             call = _CALL_PREFIX.sub("", task.text).strip() if task.text else task.call_text()
-            row = TaskRow(task.idx, event.round, call, tuple(task.deps), parsed=event.t)
+            row = TaskRow(ledger.parsed[-1], call)
             self.rows.append(row)
             self.latest[task.idx] = row
             self.tasks_in_round += 1
-        elif isinstance(event, ev.TaskStarted):
-            row = self.latest.get(event.idx)
-            if row is not None:
-                row.state, row.started, row.attempt = "running", event.t, event.attempt
-        elif isinstance(event, ev.TaskRetrying):
-            row = self.latest.get(event.idx)
-            if row is not None:
-                row.attempt = event.attempt + 1
-                row.result = event.error
-        elif isinstance(event, (ev.TaskFinished, ev.TaskFailed, ev.TaskSkipped)):
-            row = self.latest.get(event.idx)
-            if row is not None:
-                row.ended = event.t
-                if isinstance(event, ev.TaskFinished):
-                    row.state, row.result = "done", event.observation
-                elif isinstance(event, ev.TaskFailed):
-                    row.state, row.result = "failed", event.error
-                else:
-                    row.state, row.result = "skipped", event.reason
         elif isinstance(event, ev.JoinerStarted):
             self.model_busy = "joiner"
             self.joiner_tokens = 0
@@ -235,14 +275,11 @@ class RunState:
             self.joiner_tokens += 1
         elif isinstance(event, ev.JoinerFinished):
             self.model_busy = None
-            self.rows.append(Decision(event.round, event.action, event.thought, event.content, event.forced))
+            self.rows.append(DecisionRow(event.round, event.action, event.thought, event.content, event.forced))
         elif isinstance(event, ev.Replan):
-            self.replans.add(event.round)
             self.rows.append(Separator(event.round, event.reason))
         elif isinstance(event, ev.RunFinished):
             self.model_busy = None
-            self.finished = True
-            self.answer, self.error, self.cancelled = event.answer, event.error, event.cancelled
 
     def round_word(self) -> str:
         return "step" if self.react else "plan"

@@ -211,3 +211,46 @@ def test_every_exception_of_the_package_is_in_the_tree_and_drawn_in_its_docstrin
     from llmcompiler.trace.record import TraceError
 
     assert RunFailedError is errors.RunFailedError and reexported is BenchmarkAborted and TraceError is errors.TraceError
+
+
+async def test_the_view_knows_the_agent_from_the_first_event_and_old_react_traces_still_say_react(tmp_path):
+    import json
+
+    from llmcompiler.view import RunState
+
+    model = ScriptedModel(["Thought: go.\nAction: double(1)", finish("2")])
+    result = await ReActAgent(tools=[double], model=model).ainvoke("q")
+    state = RunState()
+    state.apply(result.events[0])
+    assert state.agent == "react" and state.react  # before any model call
+    for event in result.events[1:]:
+        state.apply(event)
+    assert (state.answer, state.tasks[0].state, state.model_calls) == ("2", "done", 2)
+    path = save_trace(result.events, tmp_path / "react.json")
+    data = json.loads(path.read_text())
+    del data["events"][0]["agent"]  # as a trace from before RunStarted.agent was written
+    path.write_text(json.dumps(data))
+    assert load_trace(path)[0].agent == "react"
+    data["events"] = [e for e in data["events"] if e.get("role") != "react"]
+    path.write_text(json.dumps(data))
+    assert load_trace(path)[0].agent == "llmcompiler"
+
+
+async def test_phase_times_of_a_replanned_run_are_the_event_times_of_each_round():
+    from llmcompiler.evaluation.runner import phase_times
+
+    plans = ["1. double(1)\n2. join()<END_OF_PLAN>", "3. double($1)\n4. join()<END_OF_PLAN>"]
+    joins = ["Thought: more.\nAction: Replan(again)", finish("4")]
+    result = await agent(plans, joins).ainvoke("q")
+    t0 = result.events[0].t
+
+    def at(kind, round):
+        return next(e.t for e in result.events if isinstance(e, kind) and e.round == round) - t0
+
+    first_start = next(e.t for e in result.events if isinstance(e, ev.TaskStarted)) - t0
+    expected = {"first_task_started": first_start}
+    for r in (1, 2):
+        expected[f"round_{r}_plan_done"] = at(ev.PlannerFinished, r)
+        expected[f"round_{r}_join_started"] = at(ev.JoinerStarted, r)
+        expected[f"round_{r}_join_done"] = at(ev.JoinerFinished, r)
+    assert phase_times(result) == expected

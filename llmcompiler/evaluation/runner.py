@@ -27,7 +27,7 @@ from llmcompiler.agents.base import Agent, RunResult
 from llmcompiler.evaluation.scoring import compare_answer
 from llmcompiler.evaluation.store import ResultStore
 from llmcompiler.exceptions import BenchmarkAborted, ModelHTTPError
-from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.ledger import fold
 
 __all__ = [
     "BenchmarkAborted",
@@ -112,17 +112,20 @@ def record_for(example: Mapping[str, Any], result: RunResult, *, method: str, ti
 
 def phase_times(result: RunResult) -> dict[str, float]:
     """Seconds from the run's start to each phase boundary (`--do_benchmark`)."""
+    ledger = result.ledger if result.ledger is not None else fold(result.events)
     start = result.events[0].t
     marks: dict[str, float] = {}
-    for event in result.events:
-        if isinstance(event, ev.TaskStarted):
-            marks.setdefault("first_task_started", event.t - start)
-        elif isinstance(event, ev.PlannerFinished):
-            marks[f"round_{event.round}_plan_done"] = event.t - start
-        elif isinstance(event, ev.JoinerStarted):
-            marks[f"round_{event.round}_join_started"] = event.t - start
-        elif isinstance(event, ev.JoinerFinished):
-            marks[f"round_{event.round}_join_done"] = event.t - start
+    starts = [r.started_at for r in ledger.parsed if r.started_at is not None]
+    if starts:
+        marks["first_task_started"] = min(starts) - start
+    joined = {d.round: d.t for d in ledger.decisions}
+    for round in sorted({*ledger.plan_done, *ledger.join_started, *joined}):
+        if round in ledger.plan_done:
+            marks[f"round_{round}_plan_done"] = ledger.plan_done[round] - start
+        if round in ledger.join_started:
+            marks[f"round_{round}_join_started"] = ledger.join_started[round] - start
+        if round in joined:
+            marks[f"round_{round}_join_done"] = joined[round] - start
     return marks
 
 

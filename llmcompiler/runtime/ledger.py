@@ -12,8 +12,10 @@ assignments; nothing is sorted or copied on the way):
     tasks      id -> TaskRecord
                  created by TaskParsed (not for `join()`, a marker), parsed_at = its t;
                  TaskReady -> ready_at; TaskStarted -> RUNNING, started_at;
+                 TaskRetrying -> retry (the attempt about to start), retry_error;
                  TaskFinished -> DONE (value, observation, attempts), finished_at;
                  TaskFailed -> FAILED; TaskSkipped -> SKIPPED (observation = reason)
+    plan       [Task]          every task parsed, `join()` markers included, in order
     parsed     [TaskRecord]    every record in the order its TaskParsed came, an id that a
                                (malformed) plan reused included: what a timeline draws
     rejected   [TaskRecord]    bad lines that reused a taken id: TaskParsed of a taken id
@@ -21,6 +23,9 @@ assignments; nothing is sorted or copied on the way):
                                (the scheduler emits it at once), so the first task keeps id
     usage      role -> Usage   summed over ModelCall events; `model_calls` lists them
     plans      [str]           PlannerFinished.text, one per round (ReAct: one per step)
+    planner_started  int       PlannerStarted events (a round cut short has no text)
+    plan_done  round -> t      PlannerFinished.t (ReAct: its step's model call ended)
+    join_started  round -> t   JoinerStarted.t
     decisions  [JoinerFinished]
     replans    [Replan]
     answer, error, status, exception   from RunFinished (status RUNNING until then)
@@ -80,6 +85,8 @@ class TaskRecord:
     ready_at: float | None = None
     started_at: float | None = None
     finished_at: float | None = None
+    retry: int = 0  # the attempt a TaskRetrying announced (0: none yet)
+    retry_error: str = ""  # what the attempt before it failed with
 
     @property
     def idx(self) -> int:
@@ -118,12 +125,16 @@ class Ledger:
         self.started: float | None = None
         self.finished: float | None = None
         self.tasks: dict[int, TaskRecord] = {}
+        self.plan: list[Task] = []
         self.parsed: list[TaskRecord] = []
         self.rejected: list[TaskRecord] = []
         self._pending: dict[int, TaskRecord] = {}
         self.usage: dict[str, Usage] = {}
         self.model_calls: list[ev.ModelCall] = []
         self.plans: list[str] = []
+        self.planner_started = 0
+        self.plan_done: dict[int, float] = {}
+        self.join_started: dict[int, float] = {}
         self.decisions: list[ev.JoinerFinished] = []
         self.replans: list[ev.Replan] = []
         self.answer = ""
@@ -141,6 +152,10 @@ class Ledger:
     @property
     def rounds(self) -> int:
         return len(self.plans)
+
+    def dispatch_delays(self) -> list[float]:
+        """Seconds from each task's TaskReady to its TaskStarted (tasks that started)."""
+        return [r.started_at - r.ready_at for r in self.tasks.values() if r.started_at is not None and r.ready_at is not None]
 
     @property
     def cancelled(self) -> bool:
@@ -161,8 +176,15 @@ class Ledger:
     def _run_started(self, e: ev.RunStarted) -> None:
         self.question, self.agent, self.started = e.question, e.agent, e.t
 
+    def _planner_started(self, e: ev.PlannerStarted) -> None:
+        self.planner_started += 1
+
     def _planner_finished(self, e: ev.PlannerFinished) -> None:
         self.plans.append(e.text)
+        self.plan_done[e.round] = e.t
+
+    def _joiner_started(self, e: ev.JoinerStarted) -> None:
+        self.join_started[e.round] = e.t
 
     def _model_call(self, e: ev.ModelCall) -> None:
         self.model_calls.append(e)
@@ -171,6 +193,7 @@ class Ledger:
 
     def _task_parsed(self, e: ev.TaskParsed) -> None:
         task = e.task
+        self.plan.append(task)
         if task.is_join:
             return
         record = TaskRecord(task, e.round, parsed_at=e.t)
@@ -191,6 +214,11 @@ class Ledger:
             return
         record.status = TaskStatus.RUNNING
         record.started_at = e.t
+
+    def _task_retrying(self, e: ev.TaskRetrying) -> None:
+        record = self.tasks.get(e.idx)
+        if record is not None:
+            record.retry, record.retry_error = e.attempt, e.error
 
     def _task_finished(self, e: ev.TaskFinished) -> None:
         record = self.tasks.get(e.idx)
@@ -242,14 +270,17 @@ class Ledger:
 
 _HANDLERS: dict[type, Callable[[Ledger, Any], None]] = {
     ev.RunStarted: Ledger._run_started,
+    ev.PlannerStarted: Ledger._planner_started,
     ev.PlannerFinished: Ledger._planner_finished,
     ev.ModelCall: Ledger._model_call,
     ev.TaskParsed: Ledger._task_parsed,
     ev.TaskReady: Ledger._task_ready,
     ev.TaskStarted: Ledger._task_started,
+    ev.TaskRetrying: Ledger._task_retrying,
     ev.TaskFinished: Ledger._task_finished,
     ev.TaskFailed: Ledger._task_failed,
     ev.TaskSkipped: Ledger._task_skipped,
+    ev.JoinerStarted: Ledger._joiner_started,
     ev.JoinerFinished: Ledger._joiner_finished,
     ev.Replan: Ledger._replan,
     ev.RunFinished: Ledger._run_finished,

@@ -162,6 +162,17 @@ def load_trace(path: str | os.PathLike[str]) -> list[ev.Event]:
             raise TraceError(f"{path}: events[{i}]: {exc}") from None
         except RecursionError:
             raise TraceError(f"{path}: events[{i}]: nested too deeply") from None
+    return _with_agent(events, data["events"])
+
+
+def _with_agent(events: list[ev.Event], raw: list[Any]) -> list[ev.Event]:
+    """A trace from before `RunStarted.agent` names no agent: a ReAct run is told by its
+    model calls (role "react"); any other is LLMCompiler's."""
+    first = events[0] if events else None
+    if not isinstance(first, ev.RunStarted) or "agent" in raw[0]:
+        return events
+    if any(isinstance(e, ev.ModelCall) and e.role == "react" for e in events):
+        events[0] = dataclasses.replace(first, agent="react")
     return events
 
 

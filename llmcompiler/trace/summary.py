@@ -1,4 +1,4 @@
-"""A run in numbers, read from its events: where the time went and what it cost.
+"""A run in numbers, read from its ledger (`runtime.ledger`): where the time went and what it cost.
 
     summary = summarize_events(result.events)           # or load_trace("run.json")
     print(summary.format())
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 from llmcompiler.llm.pricing import Price, cost
 from llmcompiler.plan.graph import to_mermaid
-from llmcompiler.plan.task import Task
 from llmcompiler.runtime import events as ev
+from llmcompiler.runtime.ledger import fold
 from llmcompiler.trace.timeline import Span, Timeline, critical_tasks
 
 __all__ = ["RoleStats", "RunSummary", "mermaid_from_events", "summarize_events"]
@@ -175,32 +175,20 @@ class RunSummary:
 
 def summarize_events(events: Sequence[ev.Event], *, prices: Mapping[str, Price] | None = None) -> RunSummary:
     """The summary of one run's events (`RunResult.events` or `load_trace(...)`)."""
-    timeline = Timeline.from_events(events)
-    calls = [e for e in events if isinstance(e, ev.ModelCall)]
-    rounds = sum(1 for e in events if isinstance(e, ev.PlannerStarted))
-    cancelled = any(e.cancelled for e in events if isinstance(e, ev.RunFinished))
-    return RunSummary.from_timeline(timeline, calls, prices=prices, rounds=rounds, cancelled=cancelled)
+    timeline = Timeline.from_events(events)  # (which checks the times)
+    ledger = fold(events)
+    return RunSummary.from_timeline(
+        timeline, ledger.model_calls, prices=prices, rounds=ledger.planner_started, cancelled=ledger.cancelled
+    )
 
 
 def mermaid_from_events(events: Iterable[ev.Event]) -> str:
     """The plan DAG of a run (all rounds, `join()` included) as Mermaid text, each task
     coloured by how it ended."""
-    tasks: list[Task] = []
-    statuses: dict[int, str] = {}
-    outcome = {ev.TaskFinished: "done", ev.TaskFailed: "failed", ev.TaskSkipped: "skipped"}
-    for event in events:
-        if isinstance(event, ev.TaskParsed):
-            tasks.append(event.task)
-            statuses.setdefault(event.task.idx, "waiting")
-        elif isinstance(event, ev.TaskStarted):
-            statuses[event.idx] = "running"
-        elif type(event) in outcome:
-            statuses[event.idx] = outcome[type(event)]  # type: ignore[attr-defined]
-    # join() gets no task events of its own; leave it uncoloured rather than "waiting"
-    for task in tasks:
-        if task.is_join and statuses.get(task.idx) == "waiting":
-            del statuses[task.idx]
-    return to_mermaid(tasks, statuses=statuses)
+    ledger = fold(events)
+    # join() has no record of its own: it stays uncoloured
+    statuses = {idx: record.status.value for idx, record in ledger.tasks.items()}
+    return to_mermaid(ledger.plan, statuses=statuses)
 
 
 def phases(timeline: Timeline) -> dict[str, float]:
