@@ -25,7 +25,7 @@ from llmcompiler.exceptions import (
     RunTimeoutError,
     StepLimitError,
 )
-from llmcompiler.llm import Reply, ScriptedModel
+from llmcompiler.llm import ScriptedModel
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.ledger import Ledger, RunStatus, TaskStatus, fold
 from llmcompiler.trace import load_trace, save_trace

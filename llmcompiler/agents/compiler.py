@@ -25,7 +25,7 @@ from llmcompiler._validate import non_negative_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run, RunFailedError, RunResult
 from llmcompiler.agents.joiner import Decision, joiner_messages, parse_decision, render_scratchpad
 from llmcompiler.agents.planner import EarlierRound, planner_messages
-from llmcompiler.exceptions import ConfigurationError, ModelError, NoDecisionError, ReplanLimitError
+from llmcompiler.exceptions import ModelError, NoDecisionError, ReplanLimitError
 from llmcompiler.llm.base import ChatModel
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
@@ -60,7 +60,9 @@ class LLMCompiler(Agent):
         timeout: float | None = None,
         threads: ThreadRunner | None = None,
     ) -> None:
-        max_replans = non_negative_int("max_replans", max_replans)
+        checked = non_negative_int("max_replans", max_replans)
+        assert checked is not None  # (None only where allowed)
+        max_replans = checked
         self._setup(tools, max_concurrency=max_concurrency, timeout=timeout, threads=threads)
         self.planner = as_model(planner, role="planner")
         self.joiner = as_model(joiner, role="joiner") if joiner is not None else self.planner

@@ -25,7 +25,7 @@ from typing import Any
 from llmcompiler._validate import positive_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run
 from llmcompiler.agents.joiner import parse_decision
-from llmcompiler.exceptions import ConfigurationError, StepLimitError
+from llmcompiler.exceptions import StepLimitError
 from llmcompiler.llm.base import ChatModel, Message, system, user
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import PlanParser
@@ -74,7 +74,9 @@ class ReActAgent(Agent):
         timeout: float | None = None,
         threads: ThreadRunner | None = None,
     ) -> None:
-        max_steps = positive_int("max_steps", max_steps)
+        checked = positive_int("max_steps", max_steps)
+        assert checked is not None  # (None only where allowed)
+        max_steps = checked
         self._setup(tools, max_concurrency=None, timeout=timeout, threads=threads)
         self.model = as_model(model, role="model")
         self.examples = examples

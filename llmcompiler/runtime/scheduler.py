@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
 
 from llmcompiler._compat import TaskGroup
 from llmcompiler.plan.task import Task
@@ -61,7 +60,6 @@ from llmcompiler.runtime.executor import call_tool, error_text, resolve
 from llmcompiler.runtime.ledger import TaskRecord, TaskStatus
 from llmcompiler.runtime.protocols import RuntimeTool
 from llmcompiler.runtime.threads import ThreadRunner, shared_runner
-
 
 __all__ = ["Scheduler", "TaskRecord", "TaskStatus"]  # the record types live in the ledger
 

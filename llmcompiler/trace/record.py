@@ -113,7 +113,7 @@ def event_from_dict(data: Any) -> ev.Event:
     """One event from its JSON form; `TraceError` names the first field that is wrong."""
     if not isinstance(data, dict):
         raise TraceError(f"an event must be an object, got {_show(data)}")
-    kind = _TYPES.get(data["type"]) if isinstance(data.get("type"), str) else None
+    kind: type | None = _TYPES.get(data["type"]) if isinstance(data.get("type"), str) else None
     if kind is None:
         raise TraceError(f"unknown event type {data.get('type')!r}")
     hints = _hints(kind)
