@@ -57,7 +57,7 @@ __all__ = ["LiveView", "PlainView", "RunState", "TaskRow", "View", "make_view", 
 MAX_FPS = 20  # redraws per second at most; events in between are drawn by a one-shot timer
 
 # Events that change the picture enough to be drawn at once, even inside a burst.
-_IMMEDIATE = (ev.RunStarted, ev.PlannerFinished, ev.JoinerFinished, ev.Replan, ev.RunFinished)
+_IMMEDIATE = (ev.RunStarted, ev.PlannerFinished, ev.StepFinished, ev.JoinerFinished, ev.Replan, ev.RunFinished)
 
 _CALL_PREFIX = re.compile(r"^\s*\d+\s*\.\s*")
 
@@ -238,14 +238,14 @@ class RunState:
         if isinstance(event, ev.RunStarted):
             self.agent = ledger.agent
             self.t0 = event.t
-        elif isinstance(event, ev.PlannerStarted):
-            self.round = event.round
+        elif isinstance(event, (ev.PlannerStarted, ev.StepStarted)):
+            self.round = event.round if isinstance(event, ev.PlannerStarted) else event.step
             self.model_busy = "planner"
             self.planner_tokens = 0
             self.planner_estimated = False
             self.planner_seconds = None
             self.tasks_in_round = 0
-        elif isinstance(event, ev.PlannerToken):
+        elif isinstance(event, (ev.PlannerToken, ev.StepToken)):
             self.planner_tokens += 1
         elif isinstance(event, ev.ModelCall):
             if self.agent is None and event.role in ("planner", "joiner", "react"):
@@ -258,6 +258,10 @@ class RunState:
                 self.joiner_estimated = event.usage.estimated
         elif isinstance(event, ev.PlannerFinished):
             self.model_busy = None
+        elif isinstance(event, ev.StepFinished):
+            self.model_busy = None
+            if event.answer is not None:
+                self.rows.append(DecisionRow(event.step, "finish", event.thought, event.answer))
         elif isinstance(event, ev.TaskParsed):
             task = event.task
             if task.is_join or not ledger.parsed or ledger.parsed[-1].task is not task:
@@ -387,6 +391,16 @@ class PlainView(View):
             return f"question: {shorten(event.question, 200)}"
         if isinstance(event, ev.PlannerStarted):
             return f"{s.round_word()} {event.round} started"
+        if isinstance(event, ev.StepStarted):
+            return f"step {event.step} started"
+        if isinstance(event, ev.StepFinished):
+            if event.error is not None:
+                return f"step {event.step} failed: {shorten(event.error)}"
+            if event.answer is not None:
+                if event.thought:
+                    self._write(f"step {event.step} thought: {shorten(event.thought)}", event.t)
+                return f"step {event.step}: Finish({shorten(event.answer)})"
+            return f"step {event.step} thought: {shorten(event.thought)}" if event.thought else None
         if isinstance(event, ev.PlannerFinished):
             if s.react:
                 if event.error is not None:

@@ -153,6 +153,15 @@ async def test_react_says_who_it_is_and_ends_at_its_step_limit_with_a_type():
     assert result.agent == "react" and result.events[0].agent == "react"
     assert result.status is RunStatus.FAILED and isinstance(result.exception, StepLimitError)
     assert [r.result for r in result.tasks] == [2, 4]
+    kinds = {type(e) for e in result.events}
+    assert not kinds & {ev.PlannerStarted, ev.PlannerToken, ev.PlannerFinished, ev.JoinerFinished}  # its own events
+    assert [(s.step, s.thought, s.action, s.answer) for s in result.ledger.steps] == [
+        (1, "go.", "double(1)", None),
+        (2, "again.", "double(2)", None),
+    ]
+    answered = await ReActAgent(tools=[double], model=ScriptedModel([finish("7")])).ainvoke("q")
+    assert [(s.action, s.answer) for s in answered.ledger.steps] == [("", "7")] and answered.decisions == []
+    assert answered.plans == [finish("7")] and answered.rounds == 1
 
 
 async def test_the_benchmark_stops_on_a_fatal_http_status_by_type_not_by_message(tmp_path):

@@ -11,9 +11,10 @@ plan's call syntax, so the same parser reads it (unknown tools and bad arguments
 failed tasks with the same precise messages). `Action: Finish(answer)` ends the run.
 
 It runs on the same machinery as LLMCompiler (`agents.base`): the same tools, models,
-scheduler and executor (timeouts, retries, worker threads) and the same events, so the two
-are compared on equal terms. Each step's model output is reported like a plan
-(`PlannerStarted/Token/Finished`, role "react"); each action is task number `step`.
+scheduler and executor (timeouts, retries, worker threads), so the two are compared on
+equal terms. Its events say what it did: `RunStarted(agent="react")`, then per step
+`StepStarted`, `StepToken`s and `StepFinished` (the thought, and the action or the
+answer), model calls with role "react"; each action is task number `step`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ Action: Finish(<the answer, as short as the question allows>)
 Arguments are Python literals (strings, numbers, lists). Call only the tools below."""
 
 _ACTION = re.compile(r"Action\s*:\s*(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def _thought_of(text: str) -> str:
+    """A step's reasoning: its text before `Action:`, without `Thought:`."""
+    head = re.split(r"\bAction\s*:", text, maxsplit=1, flags=re.IGNORECASE)[0]
+    return re.sub(r"^\s*Thought\s*:\s*", "", head, flags=re.IGNORECASE).strip()
 
 
 def react_messages(*, question: str, tool_lines: Sequence[str], examples: str, transcript: str) -> list[Message]:
@@ -97,18 +104,18 @@ class _ReActRun(Run):
             messages = react_messages(
                 question=self.question, tool_lines=tool_lines, examples=self.agent.examples, transcript="\n".join(transcript)
             )
-            self.emit(ev.PlannerStarted(round=step))
+            self.emit(ev.StepStarted(step=step))
             text, error, exception = await self._call_model(
                 "react",
                 step,
                 self.agent.model,
                 messages,
                 stop=[OBSERVATION, *EXAMPLE_BOUNDARIES],
-                on_text=lambda chunk, step=step: self.emit(ev.PlannerToken(round=step, text=chunk)),
+                on_text=lambda chunk, step=step: self.emit(ev.StepToken(step=step, text=chunk)),
             )
             text = text.strip()
-            self.emit(ev.PlannerFinished(round=step, text=text, error=error))
             if error is not None and exception is not None:
+                self.emit(ev.StepFinished(step=step, text=text, error=error))
                 self.fail(exception, f"the model failed at step {step}: {error}")
                 return
             match = _ACTION.search(text)
@@ -116,13 +123,13 @@ class _ReActRun(Run):
             # (with `action` a Finish, parse_decision finds it: None is only for the type)
             decision = parse_decision(text) if re.match(r"Finish\b", action, re.IGNORECASE) else None
             if decision is not None:
-                event = ev.JoinerFinished(round=step, action="finish", thought=decision.thought, content=decision.content)
-                self.emit(event)
+                self.emit(ev.StepFinished(step=step, text=text, thought=_thought_of(text), answer=decision.content))
                 self.answer = decision.content
                 return
             head = text[: match.start()].rstrip() if match else text
+            call = action.splitlines()[0].strip() if action else ""
+            self.emit(ev.StepFinished(step=step, text=text, thought=_thought_of(text), action=call))
             if action:
-                call = action.splitlines()[0].strip()
                 observation = await self._act(step, call)
                 transcript.append(f"{head}\nAction: {call}\n{OBSERVATION} {observation}")
             else:

@@ -7,12 +7,22 @@ and benchmark statistics all read the ledger; nothing else measures time.
 
 One run emits, in order of time:
 
-    RunStarted(agent)
+    RunStarted(agent="llmcompiler")
       PlannerStarted(round) PlannerToken* TaskParsed* PlannerFinished(round)
       TaskReady / TaskStarted / TaskRetrying / TaskFinished | TaskFailed | TaskSkipped
       JoinerStarted(round) JoinerToken* JoinerFinished(round, action)
       [Replan(round) ... the same again for the next round]
-    RunFinished
+    RunFinished(status)
+
+and a ReAct run, step by step:
+
+    RunStarted(agent="react")
+      StepStarted(step) StepToken* StepFinished(step, thought, action | answer)
+      [TaskParsed TaskReady TaskStarted ... TaskFinished | TaskFailed: the step's action]
+    RunFinished(status)
+
+(traces of older versions show ReAct's steps as PlannerStarted/Token/Finished and its
+Finish as a JoinerFinished; the view still reads them.)
 
 `ModelCall` is emitted after every model call (planner, joiner, or a tool that calls a
 model) with its usage and timings. Task events are interleaved with planner tokens:
@@ -69,6 +79,31 @@ class PlannerFinished(Event):
     round: int
     text: str
     error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    """ReAct: the model call of one step begins."""
+
+    step: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepToken(Event):
+    step: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFinished(Event):
+    """ReAct: what the model wrote in one step, and what it asks for."""
+
+    step: int
+    text: str
+    thought: str = ""
+    action: str = ""  # the tool call as written ("" when there is none, or it is Finish)
+    answer: str | None = None  # the step said Finish(answer)
+    error: str | None = None  # the model call failed
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -22,9 +22,11 @@ assignments; nothing is sorted or copied on the way):
                                with a parse error waits in `_pending` for its TaskFailed
                                (the scheduler emits it at once), so the first task keeps id
     usage      role -> Usage   summed over ModelCall events; `model_calls` lists them
-    plans      [str]           PlannerFinished.text, one per round (ReAct: one per step)
-    planner_started  int       PlannerStarted events (a round cut short has no text)
-    plan_done  round -> t      PlannerFinished.t (ReAct: its step's model call ended)
+    plans      [str]           PlannerFinished.text, one per round (ReAct: StepFinished.text)
+    planner_started  int       PlannerStarted (ReAct: StepStarted) events; a round cut
+                               short has no text
+    plan_done  round -> t      PlannerFinished.t (ReAct: StepFinished.t)
+    steps      [StepFinished]  ReAct only: what each step asked for
     join_started  round -> t   JoinerStarted.t
     decisions  [JoinerFinished]
     replans    [Replan]
@@ -134,6 +136,7 @@ class Ledger:
         self.plans: list[str] = []
         self.planner_started = 0
         self.plan_done: dict[int, float] = {}
+        self.steps: list[ev.StepFinished] = []
         self.join_started: dict[int, float] = {}
         self.decisions: list[ev.JoinerFinished] = []
         self.replans: list[ev.Replan] = []
@@ -182,6 +185,11 @@ class Ledger:
     def _planner_finished(self, e: ev.PlannerFinished) -> None:
         self.plans.append(e.text)
         self.plan_done[e.round] = e.t
+
+    def _step_finished(self, e: ev.StepFinished) -> None:
+        self.plans.append(e.text)
+        self.plan_done[e.step] = e.t
+        self.steps.append(e)
 
     def _joiner_started(self, e: ev.JoinerStarted) -> None:
         self.join_started[e.round] = e.t
@@ -272,6 +280,8 @@ _HANDLERS: dict[type, Callable[[Ledger, Any], None]] = {
     ev.RunStarted: Ledger._run_started,
     ev.PlannerStarted: Ledger._planner_started,
     ev.PlannerFinished: Ledger._planner_finished,
+    ev.StepStarted: Ledger._planner_started,
+    ev.StepFinished: Ledger._step_finished,
     ev.ModelCall: Ledger._model_call,
     ev.TaskParsed: Ledger._task_parsed,
     ev.TaskReady: Ledger._task_ready,
