@@ -329,7 +329,7 @@ class Run:
 
     async def _call_model(
         self,
-        role: ev.Role,
+        role: ev.ModelRole,
         round: int,
         model: ChatModel,
         messages: list[Message],

@@ -40,7 +40,9 @@ if TYPE_CHECKING:
     from llmcompiler.llm.base import Usage
     from llmcompiler.plan.task import Task
 
-Role = Literal["planner", "joiner", "react", "tool"]
+# Who made a model call; not `llm.base.Role`, which is a chat message's speaker.
+ModelRole = Literal["planner", "joiner", "react", "tool"]
+Role = ModelRole  # the name before issue 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +112,7 @@ class StepFinished(Event):
 class ModelCall(Event):
     """One finished model call; `started`/`first_token` are perf_counter readings too."""
 
-    role: Role
+    role: ModelRole
     round: int
     model: str
     usage: Usage
