@@ -207,11 +207,11 @@ class EventLog:
     subscribers (which may read the ledger: it already includes the event)."""
 
     def __init__(self, *subscribers: Callable[[Event], Any]) -> None:
-        from llmcompiler.runtime.ledger import Ledger  # the ledger reads these event types
+        from llmcompiler.runtime.ledger import FOLD, Ledger  # the ledger reads these event types
 
         self.events: list[Event] = []
         self.ledger = Ledger()
-        self._apply = self.ledger.apply
+        self._fold = FOLD  # Ledger.apply's table, used here directly: this runs for every event
         self._subscribers = list(subscribers)
 
     def subscribe(self, callback: Callable[[Event], Any]) -> None:
@@ -219,6 +219,8 @@ class EventLog:
 
     def emit(self, event: Event) -> None:
         self.events.append(event)
-        self._apply(event)
+        fold = self._fold.get(type(event))
+        if fold is not None:
+            fold(self.ledger, event)
         for callback in self._subscribers:
             callback(event)
