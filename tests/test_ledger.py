@@ -43,6 +43,10 @@ def broken(x: int) -> int:
     raise ValueError(f"no {x}")
 
 
+def path_text(path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
 def finish(answer: str) -> str:
     return f"Thought: done.\nAction: Finish({answer})"
 
@@ -185,6 +189,11 @@ async def test_a_saved_trace_folds_to_the_same_outcome_and_old_traces_still_load
     ledger = fold(loaded)
     assert (ledger.status, ledger.error, ledger.agent) == (RunStatus.FAILED, result.error, "llmcompiler")
     assert ledger.exception is None  # the exception object lives in memory only
+    assert '"exception"' not in path_text(tmp_path / "t.json")
+    forged = path_text(tmp_path / "t.json").replace('"status": "failed"', '"status": "failed", "exception": "x"')
+    (tmp_path / "forged.json").write_text(forged)
+    with pytest.raises(errors.TraceError, match="unknown field 'exception'"):
+        load_trace(tmp_path / "forged.json")
     old = Ledger()
     for event in (ev.RunStarted(question="q", t=0.0), ev.RunFinished(answer="", error=None, cancelled=True, t=1.0)):
         old.apply(event)  # no `status`: a trace from before it existed

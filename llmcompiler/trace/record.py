@@ -121,7 +121,7 @@ def event_from_dict(data: Any) -> ev.Event:
     for name, value in data.items():
         if name == "type":
             continue
-        if name not in hints:
+        if name not in hints or name in _in_memory(kind):  # an in-memory field is never saved
             raise TraceError(f"{kind.__name__}: unknown field {name!r}")
         fields[name] = _typed(value, hints[name], f"{kind.__name__}.{name}")
     missing = [f.name for f in dataclasses.fields(kind) if f.name not in fields and _required(f)]
@@ -177,6 +177,11 @@ def _with_agent(events: list[ev.Event], raw: list[Any]) -> list[ev.Event]:
 
 
 # -- checking what a file holds -----------------------------------------------------------
+
+
+@functools.cache
+def _in_memory(kind: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(kind) if f.metadata.get("trace", True) is False)
 
 
 @functools.cache
