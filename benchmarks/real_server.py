@@ -52,7 +52,6 @@ from llmcompiler.llm import get_model  # noqa: E402
 from llmcompiler.llm.base import Message, Usage  # noqa: E402
 from llmcompiler.llm.tokens import counted_usage  # noqa: E402
 from llmcompiler.plan import JOIN, plan_gbnf, plan_regex  # noqa: E402
-from llmcompiler.runtime import events as ev  # noqa: E402
 
 ENDPOINTS = ("chat", "completions")
 GRAMMARS = ("off", "gbnf", "vllm")
@@ -266,12 +265,15 @@ async def run_question(
     finally:
         for model in (planner, joiner):
             await model.aclose()
-    parsed = [e.task for e in result.events if isinstance(e, ev.TaskParsed) and e.round == 1]
-    ended = next((e for e in result.events if isinstance(e, ev.PlannerFinished) and e.round == 1), None)
-    starts = [e for e in result.events if isinstance(e, ev.TaskStarted) and e.attempt == 1]
-    early = [e for e in starts if ended is not None and e.t < ended.t]
+    ledger = result.ledger
+    assert ledger is not None  # (ainvoke's results always carry it)
+    parsed = ledger.plan  # every task of the one round, join() included
+    plan_end = ledger.plan_done.get(1)
+    plan_error = next((c.error for c in ledger.model_calls if c.role == "planner" and c.round == 1), None)
+    starts = [r.started_at for r in ledger.parsed if r.started_at is not None]
+    early = [t for t in starts if plan_end is not None and t < plan_end]
     errors = [f"${t.idx}: {t.error}" for t in parsed if t.error]
-    plan_ok = ended is not None and ended.error is None and bool(parsed) and not errors and parsed[-1].tool == JOIN
+    plan_ok = plan_end is not None and plan_error is None and bool(parsed) and not errors and parsed[-1].tool == JOIN
     return QuestionRun(
         question=question.text,
         expected=question.answer,
