@@ -31,7 +31,7 @@ from llmcompiler.exceptions import (
 from llmcompiler.llm.base import NO_USAGE, CallRecord, ChatModel, Message, Usage, call_sink, stream_call
 from llmcompiler.llm.pricing import Price, cost
 from llmcompiler.runtime import events as ev
-from llmcompiler.runtime.ledger import Ledger, RunStatus, TaskRecord
+from llmcompiler.runtime.ledger import Ledger, RunStatus, TaskRecord, fold
 from llmcompiler.runtime.scheduler import Scheduler
 from llmcompiler.runtime.threads import ThreadRunner
 from llmcompiler.tools import Tool, as_tools
@@ -104,9 +104,7 @@ class RunResult:
 
     @property
     def model_calls(self) -> list[ev.ModelCall]:
-        if self.ledger is not None:
-            return self.ledger.model_calls
-        return [e for e in self.events if isinstance(e, ev.ModelCall)]
+        return (self.ledger if self.ledger is not None else fold(self.events)).model_calls
 
     def cost(self, prices: Mapping[str, Price] | None = None) -> dict[str, float | None]:
         """Dollars per role from the price table; None for a role with any unpriced model."""
