@@ -73,7 +73,7 @@ class RunStatus(str, enum.Enum):
     TIMED_OUT = "timed_out"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)  # slots: 10,000s of them per run, read on every event
 class TaskRecord:
     """A task and what became of it; times are the `t` of the events that said so."""
 
