@@ -20,20 +20,7 @@ from llmcompiler.testing import OpenAIServer, Unfinished
 from llmcompiler.testing.openai_server import tokenize
 
 
-@pytest.fixture(autouse=True)
-async def close_clients(monkeypatch):
-    """Close every model's HTTP client before the test's event loop goes away."""
-    created = []
-    original = OpenAIModel.__init__
-
-    def recording_init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        created.append(self)
-
-    monkeypatch.setattr(OpenAIModel, "__init__", recording_init)
-    yield
-    for model in created:
-        await model.aclose()
+pytestmark = pytest.mark.usefixtures("close_openai_clients")
 
 
 @tool

@@ -8,25 +8,12 @@ import pytest
 from llmcompiler import LLMCompiler, ReActAgent, tool
 from llmcompiler.exceptions import ModelTruncatedError
 from llmcompiler.llm import complete, get_model, user
-from llmcompiler.llm.openai_compat import OpenAIModel
 from llmcompiler.llm.scripted import ScriptedModel
 from llmcompiler.runtime import events as ev
 from llmcompiler.testing import OpenAIServer
 
 
-@pytest.fixture(autouse=True)
-async def close_clients(monkeypatch):
-    created = []
-    original = OpenAIModel.__init__
-
-    def recording_init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        created.append(self)
-
-    monkeypatch.setattr(OpenAIModel, "__init__", recording_init)
-    yield
-    for model in created:
-        await model.aclose()
+pytestmark = pytest.mark.usefixtures("close_openai_clients")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from llmcompiler import LLMCompiler, tool
 from llmcompiler.evaluation.report import compare, format_summary, summarize
 from llmcompiler.llm import complete, get_model, system, user
-from llmcompiler.llm.openai_compat import OpenAIModel
 from llmcompiler.llm.tokens import count_tokens, counted_usage
 from llmcompiler.testing import OpenAIServer
 from llmcompiler.trace import load_trace, save_trace
@@ -21,19 +20,7 @@ from llmcompiler.view import PlainView
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-@pytest.fixture(autouse=True)
-async def close_clients(monkeypatch):
-    created = []
-    original = OpenAIModel.__init__
-
-    def recording_init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        created.append(self)
-
-    monkeypatch.setattr(OpenAIModel, "__init__", recording_init)
-    yield
-    for model in created:
-        await model.aclose()
+pytestmark = pytest.mark.usefixtures("close_openai_clients")
 
 
 @pytest.fixture
