@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import IO, TYPE_CHECKING, Any
 
+from llmcompiler._text import shorten as _shorten
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.ledger import Ledger, TaskRecord
 
@@ -64,8 +65,7 @@ _CALL_PREFIX = re.compile(r"^\s*\d+\s*\.\s*")
 
 def shorten(text: Any, limit: int = 80) -> str:
     """One line of at most `limit` characters: whitespace collapsed, the rest cut with "…"."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: max(limit - 1, 0)] + "…"
+    return _shorten(text, limit)
 
 
 def _thought_of(text: str) -> str:
