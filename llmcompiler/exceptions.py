@@ -3,6 +3,8 @@
     LLMCompilerError
      +-- ConfigurationError     bad arguments to our API (unknown model type, bad limits, ...)
      |    +-- MissingCredentialsError   names the environment variable to set
+     |    +-- WorkspaceError    a `--file` that is missing or unreadable, a name escaping
+     |                          the workspace (`../`, an absolute path, a symlink out)
      +-- ModelError             a model call failed; translated where the SDK error enters
      |    +-- ModelHTTPError    the provider answered with an HTTP error (`.status`);
      |    |                     `.fatal` for statuses every later call would get too
@@ -24,6 +26,9 @@
      |    +-- ReplanLimitError  the joiner asked for a plan after the last allowed round
      |    +-- StepLimitError    ReAct used its `max_steps` without an answer
      |    +-- InternalError     a bug inside the run (the original exception is `__cause__`)
+     +-- InterpreterError       the code interpreter cannot run code at all
+     |    +-- KernelUnavailableError    no kernel: ipykernel missing in the named Python,
+     |                          the interpreter not found, the kernel would not start
      +-- TraceError             a trace file that cannot be read
      +-- DatasetError           a dataset cannot be found, downloaded, verified or read
      +-- StoreError             a results file cannot be read, has the wrong shape or be written
@@ -62,6 +67,10 @@ class MissingCredentialsError(ConfigurationError):
         super().__init__(f"{provider} needs {what}: set the environment variable {variable}{also}")
         self.variable = variable
         self.provider = provider
+
+
+class WorkspaceError(ConfigurationError):
+    """A file cannot be put into the code interpreter's workspace, or a name leaves it."""
 
 
 class ModelError(LLMCompilerError):
@@ -152,6 +161,14 @@ class StepLimitError(RunError):
 
 class InternalError(RunError):
     """A bug inside the run ended it; the exception that did is `__cause__`."""
+
+
+class InterpreterError(LLMCompilerError):
+    """The code interpreter cannot run code at all (a cell's own failure is a CellResult)."""
+
+
+class KernelUnavailableError(InterpreterError):
+    """No kernel or interpreter process could be started; the message says which and why."""
 
 
 class TraceError(LLMCompilerError):
