@@ -188,7 +188,9 @@ def ideal_compiler(
         tasks[call.idx] = IdealTask(call.idx, out, ready, ready, ready + durations[call.idx])
     join_start = max([plan_end, *(t.finish for t in tasks.values())])
     joiner = (joiner_timing or timing).duration(joiner_text, join_stop)
-    return Ideal(join_start + joiner, plan_end, join_start, tasks, _critical_waits(tasks, plan_end, join_start, streamed))
+    return Ideal(
+        join_start + joiner, plan_end, join_start, tasks, _critical_waits(tasks, plan_end, join_start, streamed)
+    )
 
 
 def _critical_waits(tasks: Mapping[int, IdealTask], plan_end: float, join_start: float, streamed: str) -> int:

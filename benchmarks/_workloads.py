@@ -228,9 +228,12 @@ def _assemble(
     by_idx = {c.idx: c for c in calls}
     order = react_order or [c.idx for c in calls]
     steps = tuple(
-        (f"Thought: {thought}\nAction: {_action(by_idx[i])}", i) for thought, i in zip(react_thoughts, order, strict=True)
+        (f"Thought: {thought}\nAction: {_action(by_idx[i])}", i)
+        for thought, i in zip(react_thoughts, order, strict=True)
     )
-    turns = tuple(("\n".join(_function_call(c) for c in level), tuple(c.idx for c in level)) for level in _levels(calls))
+    turns = tuple(
+        ("\n".join(_function_call(c) for c in level), tuple(c.idx for c in level)) for level in _levels(calls)
+    )
     final = f"Thought: {final_thought}\nAction: Finish({answer})"
     return Workload(name, family, question, answer, tuple(calls), plan, final, steps, turns)
 
@@ -240,7 +243,10 @@ def _assemble(
 
 def hotpotqa(rng: random.Random, timing: ModelTiming) -> Workload:
     people = [
-        ("Scott Derrickson", "Scott Derrickson (born July 16, 1966) is an American director, screenwriter and producer."),
+        (
+            "Scott Derrickson",
+            "Scott Derrickson (born July 16, 1966) is an American director, screenwriter and producer.",
+        ),
         ("Ed Wood", "Edward Davis Wood Jr. (1924-1978) was an American filmmaker, actor and author."),
     ]
     calls = [Call(i, "search", key, (), search_latency(rng), text) for i, (key, text) in enumerate(people, start=1)]
@@ -394,7 +400,9 @@ def parallelqa(branches: int, rng: random.Random, timing: ModelTiming) -> Worklo
     for i, (name, base) in enumerate(entities, start=1):
         order += [i, k + i]
         thoughts += [
-            f"I need to find the {attr} of {name} first." if i == 1 else f"I need to search for the {attr} of {name} next.",
+            f"I need to find the {attr} of {name} first."
+            if i == 1
+            else f"I need to search for the {attr} of {name} next.",
             f"The {attr} of {name} is {_fmt(base)} {unit}. Now I need to apply the change to it.",
         ]
     order.append(2 * k + 1)

@@ -83,7 +83,7 @@ def _plan(size: int) -> tuple[str, Check]:
         if i % 3 == 0:
             line = f'{i}. math("compare ${i - 2} with ${{{i - 1}}}", context=["${i - 2}", "${i - 1}"])'
         elif i % 7 == 0:
-            line = f"Thought: step {i} needs the results so far\n{i}. search(\"entity {i}\", k=[1, (2, 3)])"
+            line = f'Thought: step {i} needs the results so far\n{i}. search("entity {i}", k=[1, (2, 3)])'
         else:
             line = f'{i}. search("entity {i} (part {i % 5})")  # look it up'
         lines.append(line)
@@ -131,7 +131,7 @@ PLAN_INPUTS: dict[str, tuple[str, Callable[[int], tuple[str, Check]]]] = {
 
 
 def _finish(size: int) -> tuple[str, Decision]:
-    answer = _fill("The answer (with parentheses) is 42, see \"quotes\". ", size - 60)
+    answer = _fill('The answer (with parentheses) is 42, see "quotes". ', size - 60)
     text = "Thought: the results agree.\nAction: Finish(" + answer + ")"
     return text, Decision("finish", answer, "the results agree.")
 
@@ -214,7 +214,7 @@ def measure(sizes: Sequence[int], chunks: Sequence[int], repeats: int, log: Call
 def growth(sizes: Sequence[int], per_kb: Sequence[float]) -> float:
     """The worst factor by which µs/KB grows per 10x of input, between neighbouring sizes."""
     worst = 0.0
-    for (a, ra), (b, rb) in zip(zip(sizes, per_kb), zip(sizes[1:], per_kb[1:])):
+    for (a, ra), (b, rb) in zip(zip(sizes, per_kb, strict=True), zip(sizes[1:], per_kb[1:], strict=True), strict=False):
         worst = max(worst, (rb / ra) ** (1 / math.log10(b / a)))
     return worst
 
@@ -246,14 +246,23 @@ def markdown(results: dict, sizes: Sequence[int], *, command: str) -> str:
     ]
     for row in results["plan"]:
         values = " | ".join(f"{v:,.1f}" for v in row["us_per_kb"])
-        out.append(f"| {row['input']} | {row['chunk']:,} | {values} | {row['growth']:.2f} | "
-                   f"{'yes' if row['growth'] < LINEAR_GROWTH else '**no**'} |")
-    out += ["", "## Joiner reply (`parse_decision` on the whole reply)", "", f"| reply | {columns} | growth | linear |",
-            f"|---|{'|'.join(['---:'] * (len(sizes) + 2))}|"]
+        out.append(
+            f"| {row['input']} | {row['chunk']:,} | {values} | {row['growth']:.2f} | "
+            f"{'yes' if row['growth'] < LINEAR_GROWTH else '**no**'} |"
+        )
+    out += [
+        "",
+        "## Joiner reply (`parse_decision` on the whole reply)",
+        "",
+        f"| reply | {columns} | growth | linear |",
+        f"|---|{'|'.join(['---:'] * (len(sizes) + 2))}|",
+    ]
     for row in results["replies"]:
         values = " | ".join(f"{v:,.2f}" for v in row["us_per_kb"])
-        out.append(f"| {row['input']} | {values} | {row['growth']:.2f} | "
-                   f"{'yes' if row['growth'] < LINEAR_GROWTH else '**no**'} |")
+        out.append(
+            f"| {row['input']} | {values} | {row['growth']:.2f} | "
+            f"{'yes' if row['growth'] < LINEAR_GROWTH else '**no**'} |"
+        )
     out += ["", "Inputs:", ""]
     out += [f"- plan `{name}`: {about}" for name, (about, _) in PLAN_INPUTS.items()]
     out += [f"- reply `{name}`: {about}" for name, (about, _) in REPLY_INPUTS.items()]
@@ -268,12 +277,18 @@ def machine() -> str:
 
 
 def build_parser(prog: str = "parser.py") -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog=prog, description="Plan parser and joiner reply parser: CPU µs per KB by input size "
-                            "and chunk size, and whether it stays linear.")
+    parser = ArgumentParser(
+        prog=prog,
+        description="Plan parser and joiner reply parser: CPU µs per KB by input size "
+        "and chunk size, and whether it stays linear.",
+    )
     parser.add_argument("--quick", action="store_true", help="1 KB and 10 KB inputs, one repetition (a few seconds)")
     parser.add_argument("--repeats", type=count, help="samples per measurement, the best is kept (default 3, quick 1)")
-    parser.add_argument("--markdown", type=Path, help="the report (default: docs/parser-benchmark.md for a full run, "
-                        "benchmarks/results/parser.md for --quick)")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        help="the report (default: docs/parser-benchmark.md for a full run, benchmarks/results/parser.md for --quick)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
@@ -282,7 +297,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "parser.py") -> int:
     args = build_parser(prog).parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     repeats = args.repeats or (1 if args.quick else 3)
-    path = args.markdown or (ROOT / "benchmarks" / "results" / "parser.md" if args.quick else ROOT / "docs" / "parser-benchmark.md")
+    path = args.markdown or (
+        ROOT / "benchmarks" / "results" / "parser.md" if args.quick else ROOT / "docs" / "parser-benchmark.md"
+    )
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     results = measure(sizes, CHUNKS, repeats, log)
     command = " ".join(["python benchmarks/parser.py", *(argv if argv is not None else sys.argv[1:])])

@@ -204,14 +204,27 @@ class _Metered:
                 yield item
         finally:  # a truncated reply yields its usage and then raises: record it all the same
             ours = counted_usage(messages, "".join(parts), self.name)
-            recorded = {"input": usage.input_tokens, "output": usage.output_tokens, "estimated": usage.estimated} if usage else None
+            recorded = (
+                {"input": usage.input_tokens, "output": usage.output_tokens, "estimated": usage.estimated}
+                if usage
+                else None
+            )
             self.sink.append(
                 CallRecord(self.role, recorded or {}, {"input": ours.input_tokens, "output": ours.output_tokens})
             )
 
 
-def _model(config: Config, url: str, name: str, *, max_tokens: int, api_key: str | None, system_role: bool,
-           planner: bool, timeout: float) -> Any:
+def _model(
+    config: Config,
+    url: str,
+    name: str,
+    *,
+    max_tokens: int,
+    api_key: str | None,
+    system_role: bool,
+    planner: bool,
+    timeout: float,
+) -> Any:
     constraint: dict[str, Any] = {}
     if planner and config.grammar == "gbnf":
         constraint["grammar"] = plan_gbnf(TOOL_NAMES)
@@ -243,14 +256,37 @@ def _correct(answer: str, expected: str) -> bool:
 
 
 async def run_question(
-    question: Question, config: Config, url: str, name: str, *, max_tokens: int, api_key: str | None = None,
-    system_role: bool = True, timeout: float = 300.0,
+    question: Question,
+    config: Config,
+    url: str,
+    name: str,
+    *,
+    max_tokens: int,
+    api_key: str | None = None,
+    system_role: bool = True,
+    timeout: float = 300.0,
 ) -> QuestionRun:
     calls: list[CallRecord] = []
-    planner = _model(config, url, name, max_tokens=max_tokens, api_key=api_key, system_role=system_role,
-                     planner=True, timeout=timeout)
-    joiner = _model(config, url, name, max_tokens=max_tokens, api_key=api_key, system_role=system_role,
-                    planner=False, timeout=timeout)
+    planner = _model(
+        config,
+        url,
+        name,
+        max_tokens=max_tokens,
+        api_key=api_key,
+        system_role=system_role,
+        planner=True,
+        timeout=timeout,
+    )
+    joiner = _model(
+        config,
+        url,
+        name,
+        max_tokens=max_tokens,
+        api_key=api_key,
+        system_role=system_role,
+        planner=False,
+        timeout=timeout,
+    )
     try:
         agent = LLMCompiler(
             tools=TOOLS,
@@ -291,8 +327,15 @@ async def run_question(
 
 
 async def run_matrix(
-    url: str, name: str, configs: Sequence[Config], questions: Sequence[Question], *, max_tokens: int,
-    api_key: str | None = None, system_role: bool = True, timeout: float = 300.0,
+    url: str,
+    name: str,
+    configs: Sequence[Config],
+    questions: Sequence[Question],
+    *,
+    max_tokens: int,
+    api_key: str | None = None,
+    system_role: bool = True,
+    timeout: float = 300.0,
     progress: Callable[[str], Any] = lambda _msg: None,
 ) -> dict[str, list[QuestionRun]]:
     """Every question under every configuration, one run at a time (a local server has one slot)."""
@@ -300,11 +343,21 @@ async def run_matrix(
     for config in configs:
         runs = out.setdefault(config.label, [])
         for k, question in enumerate(questions, start=1):
-            run = await run_question(question, config, url, name, max_tokens=max_tokens, api_key=api_key,
-                                     system_role=system_role, timeout=timeout)
+            run = await run_question(
+                question,
+                config,
+                url,
+                name,
+                max_tokens=max_tokens,
+                api_key=api_key,
+                system_role=system_role,
+                timeout=timeout,
+            )
             runs.append(run)
-            progress(f"[{config.label}] {k}/{len(questions)}: parsed={run.parsed} early={run.started_early}/{run.started} "
-                     f"{run.seconds:.1f}s error={run.error}")
+            progress(
+                f"[{config.label}] {k}/{len(questions)}: parsed={run.parsed} early={run.started_early}/{run.started} "
+                f"{run.seconds:.1f}s error={run.error}"
+            )
     return out
 
 
@@ -342,7 +395,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"{report['generated']}: `{report['command']}`",
         "",
-        f"Model `{report['model']}` at {report['url']}" + (f" ({report['server']})" if report["server"] else "")
+        f"Model `{report['model']}` at {report['url']}"
+        + (f" ({report['server']})" if report["server"] else "")
         + f"; client: {m['platform']}, Python {m['python']}, {m['cpu']}.",
         "",
         "| configuration | plans parsed | started early | correct | errors | mean s | planner in/out (recorded) "
@@ -354,8 +408,10 @@ def markdown(report: dict[str, Any]) -> str:
         source = "server" if s["usage_from_server"] else "estimate"
         lines.append(
             f"| {label} | {s['plans_parsed']}/{s['questions']} | {s['started_early']}/{s['started']} | "
-            f"{s['correct']}/{s['questions']} | {s['errors']} | {s['mean_seconds']:.1f} | {p['recorded_in']}/{p['recorded_out']} "
-            f"| {p['ours_in']}/{p['ours_out']} | {j['recorded_in']}/{j['recorded_out']} | {j['ours_in']}/{j['ours_out']} "
+            f"{s['correct']}/{s['questions']} | {s['errors']} | {s['mean_seconds']:.1f} | "
+            f"{p['recorded_in']}/{p['recorded_out']} "
+            f"| {p['ours_in']}/{p['ours_out']} | {j['recorded_in']}/{j['recorded_out']} | "
+            f"{j['ours_in']}/{j['ours_out']} "
             f"| {source} |"
         )
     lines += ["", "Runs:", ""]
@@ -363,9 +419,15 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"**{label}**")
         lines.append("")
         for r in runs:
-            outcome = f"error: {_one_line(r['error'])}" if r["error"] else f"answer {_one_line(r['answer'])!r} (expected {r['expected']})"
-            lines.append(f"- {r['question']} — plan {'parsed' if r['parsed'] else 'NOT parsed'}, "
-                         f"{r['started_early']}/{r['started']} started early, {r['seconds']:.1f} s; {outcome}")
+            outcome = (
+                f"error: {_one_line(r['error'])}"
+                if r["error"]
+                else f"answer {_one_line(r['answer'])!r} (expected {r['expected']})"
+            )
+            lines.append(
+                f"- {r['question']} — plan {'parsed' if r['parsed'] else 'NOT parsed'}, "
+                f"{r['started_early']}/{r['started']} started early, {r['seconds']:.1f} s; {outcome}"
+            )
             for problem in r["task_errors"][:3]:
                 lines.append(f"  - {_one_line(problem)}")
             plan = r["plan"].strip() or "(empty)"
@@ -380,8 +442,9 @@ def _one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[:limit] + " …"
 
 
-def build_report(results: dict[str, list[QuestionRun]], *, url: str, model: str, argv: Sequence[str],
-                 server: str | None) -> dict[str, Any]:
+def build_report(
+    results: dict[str, list[QuestionRun]], *, url: str, model: str, argv: Sequence[str], server: str | None
+) -> dict[str, Any]:
     return {
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": shlex.join(["python", "benchmarks/real_server.py", *argv]),
@@ -427,22 +490,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("url", help="the server's OpenAI base URL, e.g. http://127.0.0.1:8011/v1")
     parser.add_argument("--model", help="the model name to send (default: the first one the server lists)")
-    parser.add_argument("--questions", type=count, default=3, help=f"how many questions (1-{len(QUESTIONS)}, default 3)")
-    parser.add_argument("--max_tokens", type=count, default=200, help="the completion limit of every call (default 200)")
-    parser.add_argument("--endpoints", type=_choices(ENDPOINTS), default=list(ENDPOINTS), help="chat,completions (default both)")
-    parser.add_argument("--grammars", type=_choices(GRAMMARS), default=["off", "gbnf"],
-                        help="planner grammars: off, gbnf (llama.cpp), vllm (regex); default off,gbnf")
-    parser.add_argument("--streams", type=_choices(("on", "off")), default=["on"],
-                        help="on: stream (tasks start while the plan is written); off: one JSON reply per call, "
-                        "which servers that send no usage when streaming do report usage for; default on")
-    parser.add_argument("--no_system_role", action="store_true",
-                        help="send the system prompt inside the first user message (chat templates that drop it)")
+    parser.add_argument(
+        "--questions", type=count, default=3, help=f"how many questions (1-{len(QUESTIONS)}, default 3)"
+    )
+    parser.add_argument(
+        "--max_tokens", type=count, default=200, help="the completion limit of every call (default 200)"
+    )
+    parser.add_argument(
+        "--endpoints", type=_choices(ENDPOINTS), default=list(ENDPOINTS), help="chat,completions (default both)"
+    )
+    parser.add_argument(
+        "--grammars",
+        type=_choices(GRAMMARS),
+        default=["off", "gbnf"],
+        help="planner grammars: off, gbnf (llama.cpp), vllm (regex); default off,gbnf",
+    )
+    parser.add_argument(
+        "--streams",
+        type=_choices(("on", "off")),
+        default=["on"],
+        help="on: stream (tasks start while the plan is written); off: one JSON reply per call, "
+        "which servers that send no usage when streaming do report usage for; default on",
+    )
+    parser.add_argument(
+        "--no_system_role",
+        action="store_true",
+        help="send the system prompt inside the first user message (chat templates that drop it)",
+    )
     parser.add_argument("--api_key", help="the server's key, if it needs one")
     parser.add_argument("--timeout", type=positive_seconds, default=300.0, help="seconds per question (default 300)")
     parser.add_argument("--server", help="a note on the server for the report, e.g. 'llama-cpp-python 0.3.36, chatml'")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "real-server.json", help="JSON report")
-    parser.add_argument("--markdown", type=Path, default=ROOT / "benchmarks" / "results" / "real-server.md",
-                        help="Markdown report")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "real-server.json", help="JSON report"
+    )
+    parser.add_argument(
+        "--markdown", type=Path, default=ROOT / "benchmarks" / "results" / "real-server.md", help="Markdown report"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
@@ -470,12 +553,22 @@ async def amain(argv: Sequence[str]) -> int:
     try:
         name = args.model or await _first_model(args.url, args.api_key)
     except (openai.APIError, ConfigurationError) as exc:
-        print(f"error: cannot list the models of {args.url}: {exc} (is the server running? or pass --model)", file=sys.stderr)
+        print(
+            f"error: cannot list the models of {args.url}: {exc} (is the server running? or pass --model)",
+            file=sys.stderr,
+        )
         return 2
     configs = [Config(e, g, s == "on") for s in args.streams for e in args.endpoints for g in args.grammars]
     results = await run_matrix(
-        args.url, name, configs, QUESTIONS[: args.questions], max_tokens=args.max_tokens, api_key=args.api_key,
-        system_role=not args.no_system_role, timeout=args.timeout, progress=log,
+        args.url,
+        name,
+        configs,
+        QUESTIONS[: args.questions],
+        max_tokens=args.max_tokens,
+        api_key=args.api_key,
+        system_role=not args.no_system_role,
+        timeout=args.timeout,
+        progress=log,
     )
     report = build_report(results, url=args.url, model=name, argv=argv, server=args.server)
     text = markdown(report)

@@ -294,7 +294,10 @@ def run_small(
                             pictures.append(picture)
                 measured[name][mode].append(seconds)
                 done += 1
-                log(f"[{done}/{total_runs}] {name:<13} {mode:<22} {seconds:8.3f} s  (ideal {_total(ideal[name][mode]):.3f} s)")
+                log(
+                    f"[{done}/{total_runs}] {name:<13} {mode:<22} {seconds:8.3f} s  (ideal "
+                    f"{_total(ideal[name][mode]):.3f} s)"
+                )
     out: dict[str, Any] = {}
     for name in names:
         w, base = scaled[name], built[name]
@@ -517,7 +520,7 @@ def profile_dag(n: int, seed: int, top: int = 15) -> dict[str, Any]:
     profiler.disable()
     stats = pstats.Stats(profiler)
     rows = []
-    for (file, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    for (file, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
         rows.append({"function": f"{_short_path(file)}:{line}({func})", "calls": nc, "tottime_s": tt, "cumtime_s": ct})
     rows.sort(key=lambda r: r["tottime_s"], reverse=True)
     total = sum(r["tottime_s"] for r in rows)
@@ -631,8 +634,17 @@ def machine() -> dict[str, Any]:
         pass
     try:
         text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        keep = ("Architecture", "CPU(s)", "Model name", "Thread(s) per core", "Core(s) per socket", "Socket(s)",
-                "CPU max MHz", "Hypervisor vendor", "L3 cache")
+        keep = (
+            "Architecture",
+            "CPU(s)",
+            "Model name",
+            "Thread(s) per core",
+            "Core(s) per socket",
+            "Socket(s)",
+            "CPU max MHz",
+            "Hypervisor vendor",
+            "L3 cache",
+        )
         info["lscpu"] = {
             k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines()) if k.strip() in keep
         }
@@ -723,9 +735,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"Latency scale {cfg['scale']:g} (every model and tool latency multiplied by it), "
         f"{cfg['repeats']} repetition(s) per method and workload (median reported), seed {cfg['seed']}. "
         f"Model at scale 1: time to first token {t['ttft']:.3f} s, {t['tokens_per_second']:g} word-tokens/s, "
-        f"{t['chunk_tokens']} token(s) per chunk; the Movie plan streams in {cfg['calibration']['movie_planner_s']:.2f} s "
+        f"{t['chunk_tokens']} token(s) per chunk; the Movie plan streams in "
+        f"{cfg['calibration']['movie_planner_s']:.2f} s "
         f"and its joiner in {cfg['calibration']['movie_joiner_s']:.2f} s (paper: 1.88 s / 1.62 s); Movie searches "
-        f"average {cfg['calibration']['movie_search_mean_s']:.2f} s, slowest {cfg['calibration']['movie_search_max_s']:.2f} s "
+        f"average {cfg['calibration']['movie_search_mean_s']:.2f} s, slowest "
+        f"{cfg['calibration']['movie_search_max_s']:.2f} s "
         "(paper: 0.61 s / 1.13 s)."
     )
     add("")
@@ -749,20 +763,24 @@ def render_markdown(report: dict[str, Any]) -> str:
         add("")
         add(
             "Ideal: every task starts at max(its call's `)` arrives in the stream, its inputs are ready); the joiner "
-            "starts when the plan has ended and every task is done. Same text, token times and tool latencies as the run."
+            "starts when the plan has ended and every task is done. Same text, token times and tool latencies as "
+            "the run."
         )
         add("")
         late = report["timer_lateness"]
         add(
-            f"An `asyncio.sleep` on this machine wakes {late['p50_ms']:.2f} ms late (median; mean {late['mean_ms']:.2f} ms, "
+            f"An `asyncio.sleep` on this machine wakes {late['p50_ms']:.2f} ms late (median; mean "
+            f"{late['mean_ms']:.2f} ms, "
             f"max {late['max_ms']:.2f} ms, {late['n']} samples). Late wake-ups add up along the critical path (one per "
             "tool call on it, one for the chunk that released its first call, one for the joiner's last chunk), "
             "so the last columns compare measured − ideal with that count times the median lateness."
         )
         add("")
-        add("| workload | tasks | streaming: measured | ideal | measured / ideal | measured − ideal (ms) "
+        add(
+            "| workload | tasks | streaming: measured | ideal | measured / ideal | measured − ideal (ms) "
             "| no streaming: measured | ideal | measured / ideal | measured − ideal (ms) "
-            "| waits on the critical path | × median lateness (ms) |")
+            "| waits on the critical path | × median lateness (ms) |"
+        )
         add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name, r in report["workloads"].items():
             s, b = r["modes"]["llmcompiler"], r["modes"]["llmcompiler_no_stream"]
@@ -774,8 +792,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         add("")
         add("## Side by side (median latency, same workloads, same run)")
         add("")
-        add("| workload | LLMCompiler (streaming) | LLMCompiler, no streaming | one-turn parallel calls | ReAct "
-            "| speedup vs ReAct | vs parallel calls | vs no streaming |")
+        add(
+            "| workload | LLMCompiler (streaming) | LLMCompiler, no streaming | one-turn parallel calls | ReAct "
+            "| speedup vs ReAct | vs parallel calls | vs no streaming |"
+        )
         add("|---|---:|---:|---:|---:|---:|---:|---:|")
         for name, r in report["workloads"].items():
             md = r["modes"]
@@ -786,10 +806,15 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"{sp['vs_react']:.2f}x | {sp['vs_parallel_calls']:.2f}x | {sp['vs_no_stream']:.2f}x |"
             )
         add("")
-        add("Each method against its own ideal (measured / ideal): " + "; ".join(
-            f"{MODE_TITLES[mode]} {max(r['modes'][mode]['ratio'] for r in report['workloads'].values()):.4f} at worst"
-            for mode in MODES
-        ) + ".")
+        add(
+            "Each method against its own ideal (measured / ideal): "
+            + "; ".join(
+                f"{MODE_TITLES[mode]} {max(r['modes'][mode]['ratio'] for r in report['workloads'].values()):.4f} "
+                "at worst"
+                for mode in MODES
+            )
+            + "."
+        )
         add("")
         add("| paper benchmark | workloads | speedup vs ReAct | ideal speedup | paper |")
         add("|---|---|---:|---:|---:|")
@@ -801,8 +826,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         add("")
         sens = report.get("sensitivity")
         if sens:
-            add("Ideal speedup over ReAct if the model streamed at another rate (time to first token re-solved so "
-                "the Movie plan still takes 1.88 s):")
+            add(
+                "Ideal speedup over ReAct if the model streamed at another rate (time to first token re-solved so "
+                "the Movie plan still takes 1.88 s):"
+            )
             add("")
             fams = [k for k in next(iter(sens.values())) if k != "ttft_s"]
             add("| word-tokens/s | ttft | " + " | ".join(fams) + " |")
@@ -812,11 +839,15 @@ def render_markdown(report: dict[str, Any]) -> str:
             add("")
     add("## Dispatch delay and scheduler cost")
     add("")
-    add("Dispatch delay: `TaskReady` -> `TaskStarted` from the runs' events. CPU: `time.process_time()` per task, "
-        "median of the repetitions; tools return at once and the planner has no latency (256 tokens per chunk).")
+    add(
+        "Dispatch delay: `TaskReady` -> `TaskStarted` from the runs' events. CPU: `time.process_time()` per task, "
+        "median of the repetitions; tools return at once and the planner has no latency (256 tokens per chunk)."
+    )
     add("")
-    add("| tasks | whole run CPU / task | scheduler alone / task | bare asyncio task / task | whole run wall "
-        "| dispatch p50 | p99 | max | GC off: p99 | GC off: max |")
+    add(
+        "| tasks | whole run CPU / task | scheduler alone / task | bare asyncio task / task | whole run wall "
+        "| dispatch p50 | p99 | max | GC off: p99 | GC off: max |"
+    )
     add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     small_d = report["dispatch"].get("small")
     if small_d and small_d["n"]:
@@ -888,23 +919,39 @@ def build_parser(prog: str = "runtime.py") -> argparse.ArgumentParser:
         "memory, and latency against no streaming, one-turn parallel function calling and ReAct.",
     )
     parser.add_argument("--quick", action="store_true", help="scale 0.15, one repetition (< 2 minutes on 2 cores)")
-    parser.add_argument("--scale", type=positive_number, help="multiply every model and tool latency (default 1, quick 0.15)")
+    parser.add_argument(
+        "--scale", type=positive_number, help="multiply every model and tool latency (default 1, quick 0.15)"
+    )
     parser.add_argument("--repeats", type=count, help="runs per method and workload (default 3, quick 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the tool latencies and DAGs (default 0)")
     parser.add_argument(
-        "--workloads", default=",".join(wl.SMALL), help=f"comma-separated small workloads (default: {','.join(wl.SMALL)})"
+        "--workloads",
+        default=",".join(wl.SMALL),
+        help=f"comma-separated small workloads (default: {','.join(wl.SMALL)})",
     )
-    parser.add_argument("--dag-sizes", type=_sizes, default=[100, 1000, 10000], help="comma-separated DAG sizes ('' for none)")
+    parser.add_argument(
+        "--dag-sizes", type=_sizes, default=[100, 1000, 10000], help="comma-separated DAG sizes ('' for none)"
+    )
     parser.add_argument("--dag-repeats", type=count, help="repetitions per DAG size (default: 20/5/3, quick 10/3/1)")
-    parser.add_argument("--tokens-per-second", type=positive_number, help="the model's word-tokens per second (default 40)")
+    parser.add_argument(
+        "--tokens-per-second", type=positive_number, help="the model's word-tokens per second (default 40)"
+    )
     parser.add_argument(
         "--ttft", type=nonnegative_seconds, help="time to first token; by default solved from the paper's 1.88 s plan"
     )
     parser.add_argument("--chunk-tokens", type=count, default=1, help="tokens per streamed chunk (default 1)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "runtime.json", help="the JSON report")
-    parser.add_argument("--markdown", type=Path, help="the Markdown report (default: docs/runtime-benchmark.md for a "
-                        "full run, benchmarks/results/runtime.md for --quick)")
-    parser.add_argument("--plots", type=Path, help="folder for timeline PNGs (default docs/, quick: benchmarks/results/)")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "runtime.json", help="the JSON report"
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        help="the Markdown report (default: docs/runtime-benchmark.md for a "
+        "full run, benchmarks/results/runtime.md for --quick)",
+    )
+    parser.add_argument(
+        "--plots", type=Path, help="folder for timeline PNGs (default docs/, quick: benchmarks/results/)"
+    )
     parser.add_argument("--no-plots", action="store_true", help="draw no timeline pictures")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-RSS child process")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile of the largest DAG")
@@ -927,7 +974,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
     sizes = args.dag_sizes
     dag_repeats = {n: args.dag_repeats for n in sizes} if args.dag_repeats else dict(preset["dag_repeats"])
-    plots = None if args.no_plots else (args.plots or (ROOT / "benchmarks" / "results" if args.quick else ROOT / "docs"))
+    plots = (
+        None if args.no_plots else (args.plots or (ROOT / "benchmarks" / "results" if args.quick else ROOT / "docs"))
+    )
     markdown = args.markdown or (
         ROOT / "benchmarks" / "results" / "runtime.md" if args.quick else ROOT / "docs" / "runtime-benchmark.md"
     )
@@ -961,7 +1010,11 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
             "seed": args.seed,
             "workloads": names,
             "dag_sizes": sizes,
-            "timing": {"ttft": timing.ttft, "tokens_per_second": timing.tokens_per_second, "chunk_tokens": timing.chunk_tokens},
+            "timing": {
+                "ttft": timing.ttft,
+                "tokens_per_second": timing.tokens_per_second,
+                "chunk_tokens": timing.chunk_tokens,
+            },
             "calibration": {
                 "paper": wl.PAPER,
                 "movie_planner_s": timing.duration(movie.plan_text, PLAN_STOP),
@@ -970,7 +1023,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
                 "movie_search_max_s": max(movie_search),
                 "why": (
                     "One model timing for planner, joiner, ReAct steps and function-calling turns. The token rate is "
-                    f"an assumption ({wl.DEFAULT_TOKENS_PER_SECOND:g} word-sized tokens/s, about 65-70 BPE tokens/s for "
+                    f"an assumption ({wl.DEFAULT_TOKENS_PER_SECOND:g} word-sized tokens/s, about 65-70 BPE "
+                    "tokens/s for "
                     "code-like plan text, typical of gpt-3.5-turbo in late 2023); the time to first token is solved "
                     "so that the Movie plan streams in the paper's 1.88 s; the joiner's text is written so that it "
                     "takes about the paper's 1.62 s. Search latencies are lognormal, mean 0.61 s, capped at 1.13 s; "

@@ -19,7 +19,14 @@ from typing import Any
 
 from llmcompiler.exceptions import ConfigurationError
 
-__all__ = ["positive_seconds", "non_negative_seconds", "positive_number", "int_at_least", "positive_int", "non_negative_int"]
+__all__ = [
+    "positive_seconds",
+    "non_negative_seconds",
+    "positive_number",
+    "int_at_least",
+    "positive_int",
+    "non_negative_int",
+]
 
 
 def _shown(value: Any) -> str:
@@ -66,7 +73,9 @@ def positive_number(name: str, value: Any, *, allow_none: bool = False) -> float
         return None
     number = _real(name, value, "a finite number > 0", allow_none=allow_none)
     if not number > 0:
-        raise ConfigurationError(f"{name} must be a finite number > 0{' or None' if allow_none else ''}, got {_shown(value)}")
+        raise ConfigurationError(
+            f"{name} must be a finite number > 0{' or None' if allow_none else ''}, got {_shown(value)}"
+        )
     return number
 
 

@@ -62,7 +62,9 @@ class ConfigurationError(LLMCompilerError, ValueError):
 class MissingCredentialsError(ConfigurationError):
     """A provider needs a setting that is not there; the message names the variable."""
 
-    def __init__(self, variable: str, provider: str, *, what: str = "an API key", alternatives: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, variable: str, provider: str, *, what: str = "an API key", alternatives: tuple[str, ...] = ()
+    ) -> None:
         also = f" (or {' / '.join(alternatives)})" if alternatives else ""
         super().__init__(f"{provider} needs {what}: set the environment variable {variable}{also}")
         self.variable = variable

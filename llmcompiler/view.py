@@ -433,7 +433,9 @@ class PlainView(View):
             if s.react:
                 return f"step {event.round}: Finish({shorten(event.content)})"
             if event.forced:
-                return f"joiner: Replan after the last allowed round, so the run ends (thought: {shorten(event.thought)})"
+                return (
+                    f"joiner: Replan after the last allowed round, so the run ends (thought: {shorten(event.thought)})"
+                )
             action = "Finish" if event.action == "finish" else "Replan"
             thought = f" (thought: {shorten(event.thought)})" if event.thought else ""
             return f"joiner: {action}({shorten(event.content)}){thought}"
@@ -598,7 +600,9 @@ class LiveView(View):
             if isinstance(row, TaskRow):
                 took = row.duration(s.now)
                 time_text = "" if took is None else (f"{took:.2f}s" if row.ended is not None else f"{took:.1f}s…")
-                result = row.result if row.attempt <= 1 or row.state != "running" else f"attempt {row.attempt}: {row.result}"
+                result = (
+                    row.result if row.attempt <= 1 or row.state != "running" else f"attempt {row.attempt}: {row.result}"
+                )
                 table.add_row(
                     Text(f"${row.idx}", style="bold"),
                     Text(row.call),

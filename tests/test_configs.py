@@ -253,7 +253,7 @@ def test_planner_examples_parse_into_maximally_parallel_plans(suite):
 def test_planner_examples_are_valid_python_call_syntax(suite):
     import ast
 
-    for part, question, lines in planner_examples(suite):
+    for _part, _question, lines in planner_examples(suite):
         for line in lines:
             if _CALL_LINE.match(line):
                 call = line.split(".", 1)[1].strip().removesuffix("<END_OF_PLAN>")
@@ -283,7 +283,7 @@ def test_parallelqa_planner_examples_show_the_patterns():
 
 def test_movie_planner_examples_search_every_movie_once():
     tools = tool_names_of("movie")
-    for part, question, lines in planner_examples("movie"):
+    for _part, question, lines in planner_examples("movie"):
         films, options = movie_titles(question)
         assert len(films) == 4 and len(options) == 4, question
         _, tasks = parse_plan(lines, tools)

@@ -16,7 +16,6 @@ import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import pytest
 
@@ -67,7 +66,7 @@ class Rep:
     high: int | None  # None: unbounded
 
 
-Node = Union[Lit, Cls, RuleRef, Seq, Alt, Rep]
+Node = Lit | Cls | RuleRef | Seq | Alt | Rep
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "[": "[", "]": "]", "-": "-", "'": "'"}
 

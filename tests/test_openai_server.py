@@ -40,7 +40,7 @@ def test_tokenize_joins_back():
 
 def test_urls_need_a_started_server():
     with pytest.raises(RuntimeError):
-        OpenAIServer().base_url
+        _ = OpenAIServer().base_url
 
 
 async def test_urls(server):

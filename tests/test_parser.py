@@ -613,7 +613,7 @@ def test_random_multi_chunk_splits(text, expected, options):
     rng = random.Random(len(text) * 7919 + 17)
     for _ in range(8):
         cuts = sorted(rng.sample(range(len(text) + 1), min(len(text) + 1, rng.randint(2, 12))))
-        chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+        chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
         assert parse(chunks, **options) == expected, chunks
 
 

@@ -44,7 +44,7 @@ def parse(chunks):
 
 def split(text, cuts):
     points = sorted({min(c, len(text)) for c in cuts})
-    return [text[a:b] for a, b in zip([0, *points], [*points, len(text)])]
+    return [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
 
 
 # -- generated plans ----------------------------------------------------------------------

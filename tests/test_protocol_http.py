@@ -19,7 +19,6 @@ from llmcompiler.plan.grammar import plan_gbnf, plan_regex
 from llmcompiler.testing import OpenAIServer, Unfinished
 from llmcompiler.testing.openai_server import tokenize
 
-
 pytestmark = pytest.mark.usefixtures("close_openai_clients")
 
 

@@ -12,7 +12,6 @@ from llmcompiler.llm.scripted import ScriptedModel
 from llmcompiler.runtime import events as ev
 from llmcompiler.testing import OpenAIServer
 
-
 pytestmark = pytest.mark.usefixtures("close_openai_clients")
 
 

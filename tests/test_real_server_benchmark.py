@@ -76,7 +76,7 @@ async def test_every_configuration_parses_streams_and_sends_its_grammar() -> Non
     assert all(r.json["max_tokens"] == 300 for r in requests)
     assert {r.path for r in requests} == {"/v1/chat/completions", "/v1/completions"}
     by_config = [requests[4 * k : 4 * k + 4] for k in range(len(configs))]
-    for config, sent in zip(configs, by_config):
+    for config, sent in zip(configs, by_config, strict=True):
         for request in sent:
             planner = _is_planner(request)
             assert request.json.get("stream", False) is config.stream

@@ -17,7 +17,7 @@ from llmcompiler.evaluation.runner import dataset_fingerprint, producer
 from llmcompiler.evaluation.store import PRODUCER_KEY, ResultStore, StoreError, load_results
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_bench_e2e import bench_args, dataset, run_script, servers  # noqa: E402, F401  (fixtures)
+from test_bench_e2e import bench_args, dataset, run_script, servers  # noqa: E402, F401, F811  (fixtures)
 
 
 def record(answer="yes", label="yes", time=1.0, **extra):
@@ -224,7 +224,7 @@ def test_records_without_a_producer_are_counted_and_method_alone_is_checked(tmp_
 # -- through run_llm_compiler.py ----------------------------------------------------------
 
 
-async def test_a_copied_store_cannot_be_resumed_by_another_method(servers, dataset, tmp_path):
+async def test_a_copied_store_cannot_be_resumed_by_another_method(servers, dataset, tmp_path):  # noqa: F811
     env = {"OPENAI_API_KEY": "test-key"}
     original = tmp_path / "compiler.json"
     code, _, err = await run_script("run_llm_compiler.py", *bench_args(servers, dataset, original, "--N", "4"), env=env)
@@ -255,7 +255,7 @@ async def test_a_copied_store_cannot_be_resumed_by_another_method(servers, datas
     assert sorted(resumed) == ["q1", "q2", "q3", "q4", "q5"] and resumed["q5"][PRODUCER_KEY] == stamp
 
 
-async def test_a_second_run_on_a_store_in_use_stops_with_the_holder(servers, dataset, tmp_path):
+async def test_a_second_run_on_a_store_in_use_stops_with_the_holder(servers, dataset, tmp_path):  # noqa: F811
     path = tmp_path / "busy.json"
     with ResultStore(path) as held:
         held.add("q1", record())

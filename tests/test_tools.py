@@ -6,13 +6,12 @@ import asyncio
 import functools
 import subprocess
 import sys
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import pytest
 from pydantic import BaseModel, Field
 
 from llmcompiler.tools import LangChainTool, Tool, as_tool, as_tools, tool
-
 
 # ------------------------------------------------------------------ helper functions
 
@@ -157,9 +156,9 @@ def test_schema_of_richer_annotations():
     def f(
         a,
         b: list[int],
-        c: Optional[str] = None,
+        c: str | None = None,
         d: dict[str, float] = {},  # noqa: B006
-        e: Point = Point(x=1),
+        e: Point = Point(x=1),  # noqa: B008
         points: list[Point] = [],  # noqa: B006
         f: Annotated[int, "an annotated note"] = 1,
         g: Annotated[int, Field(description="from Field", ge=0)] = 2,
@@ -201,7 +200,7 @@ def test_var_args_and_kwargs_are_allowed_and_noted():
 
 
 def test_string_annotations_that_do_not_resolve_are_kept_as_written():
-    def f(x: "NoSuchType", y: "list[int]" = None) -> "str":  # noqa: F821
+    def f(x: NoSuchType, y: list[int] = None) -> str:  # noqa: F821
         return "ok"
 
     t = tool(f)

@@ -24,6 +24,7 @@ from llmcompiler.trace import (
     Timeline,
     TraceError,
     critical_tasks,
+    gantt,
     gantt_png,
     load_trace,
     mermaid_from_events,
@@ -31,7 +32,6 @@ from llmcompiler.trace import (
     summarize_events,
     timeline_html,
 )
-from llmcompiler.trace import gantt
 from llmcompiler.trace.record import event_to_dict
 
 sys.path.insert(0, str(Path(__file__).parent))

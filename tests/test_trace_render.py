@@ -16,6 +16,7 @@ from llmcompiler.llm import Price, ScriptedModel
 from llmcompiler.runtime import events as ev
 from llmcompiler.trace import (
     Timeline,
+    gantt,
     gantt_png,
     load_trace,
     mermaid_from_events,
@@ -24,7 +25,6 @@ from llmcompiler.trace import (
     timeline_html,
     write_html,
 )
-from llmcompiler.trace import gantt
 from llmcompiler.trace import html as trace_html
 
 
@@ -101,7 +101,7 @@ def test_summary_counts_and_critical_path(events, timeline):
     assert s.critical_labels == [spans[5].label, spans[6].label] and s.critical_labels[-1].startswith("6. combine(")
     assert s.critical_end == pytest.approx(last.end)
     # each link of the chain is a dependency of the next
-    for before, after in zip(s.critical_path, s.critical_path[1:]):
+    for before, after in zip(s.critical_path, s.critical_path[1:], strict=False):
         assert before in spans[after].deps
 
 

@@ -189,7 +189,9 @@ class Agent:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(self.arun(question))
-        raise RuntimeError(f"{type(self).__name__}.run() cannot be called from a running event loop; use `await arun()`")
+        raise RuntimeError(
+            f"{type(self).__name__}.run() cannot be called from a running event loop; use `await arun()`"
+        )
 
     async def astream(self, question: str) -> AsyncIterator[ev.Event]:
         """Yield the run's events as they happen, ending with `RunFinished`.
@@ -244,7 +246,9 @@ class Run:
     def plans(self) -> list[str]:
         return self.log.ledger.plans
 
-    def fail(self, exception: LLMCompilerError, message: str | None = None, *, status: RunStatus = RunStatus.FAILED) -> None:
+    def fail(
+        self, exception: LLMCompilerError, message: str | None = None, *, status: RunStatus = RunStatus.FAILED
+    ) -> None:
         """End the run without an answer; its error is `message`, else the exception's."""
         self.exception = exception
         self.error = str(exception) if message is None else message
@@ -321,7 +325,6 @@ class Run:
     async def proceed(self) -> None:
         """Drive the run: model calls, tasks via `self.scheduler`, and set `answer`/`error`."""
         raise NotImplementedError
-
 
     # -- models ----------------------------------------------------------------------
 

@@ -167,7 +167,11 @@ class _CompilerRun(Run):
                 shown = "the reply was empty"
             else:
                 shown = f"the reply was {reply!r}" if len(reply) <= 200 else f"the reply began {reply[:200]!r}"
-            self.fail(NoDecisionError(f"the joiner's reply in round {round} had no Action: Finish(...) or Replan(...); {shown}"))
+            self.fail(
+                NoDecisionError(
+                    f"the joiner's reply in round {round} had no Action: Finish(...) or Replan(...); {shown}"
+                )
+            )
             return None
         forced = final and decision.action == "replan"
         event = ev.JoinerFinished(

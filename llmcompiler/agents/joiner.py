@@ -81,8 +81,8 @@ def parse_decision(text: str) -> Decision | None:
         end = _THOUGHT_END.search(text, thought_match.end())
         thought = text[thought_match.end() : end.start() if end else len(text)].strip()
     last = None
-    for last in _ACTION.finditer(text):
-        pass
+    for match in _ACTION.finditer(text):  # the last Action line counts
+        last = match
     if last is None:
         if thought_match is not None or not text.strip() or _ANY_ACTION.search(text):
             return None

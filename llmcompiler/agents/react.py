@@ -102,7 +102,10 @@ class _ReActRun(Run):
         tool_lines = [t.prompt_line() for t in self.agent.tools.values()]
         for step in range(1, self.agent.max_steps + 1):
             messages = react_messages(
-                question=self.question, tool_lines=tool_lines, examples=self.agent.examples, transcript="\n".join(transcript)
+                question=self.question,
+                tool_lines=tool_lines,
+                examples=self.agent.examples,
+                transcript="\n".join(transcript),
             )
             self.emit(ev.StepStarted(step=step))
             text, error, exception = await self._call_model(

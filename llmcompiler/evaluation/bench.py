@@ -29,7 +29,9 @@ BENCHMARKS = ("hotpotqa", "movie", "parallelqa")
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = ArgumentParser(prog=prog, description="Run LLMCompiler (or ReAct) over a benchmark and store the results.")
-    p.add_argument("--benchmark_name", "--benchmark", dest="benchmark_name", choices=BENCHMARKS, help="a built-in suite")
+    p.add_argument(
+        "--benchmark_name", "--benchmark", dest="benchmark_name", choices=BENCHMARKS, help="a built-in suite"
+    )
     p.add_argument("--config", help="a tool suite folder or module (instead of --benchmark_name)")
     p.add_argument("--store", required=True, help="results JSON file (resumed if it exists)")
     p.add_argument("--dataset", help="a local dataset JSON file instead of the suite's dataset")
@@ -37,10 +39,14 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--react", action="store_true", help="run the ReAct baseline instead")
     stream = p.add_mutually_exclusive_group()
     stream.add_argument("--stream", dest="stream", action="store_true", default=True, help="stream the plan (default)")
-    stream.add_argument("--no_stream", dest="stream", action="store_false", help="wait for the whole plan before running it")
+    stream.add_argument(
+        "--no_stream", dest="stream", action="store_false", help="wait for the whole plan before running it"
+    )
     p.add_argument("--logging", action="store_true", help="print each question's plan, answer and time")
     p.add_argument(
-        "--model_type", default="openai", help="openai | azure | vllm | friendli | langchain | scripted (with --replies FILE)"
+        "--model_type",
+        default="openai",
+        help="openai | azure | vllm | friendli | langchain | scripted (with --replies FILE)",
     )
     p.add_argument("--model_name", default=None, help="model (default: the suite's default_model)")
     p.add_argument("--replies", metavar="FILE", default=None, help=REPLIES_HELP)
@@ -48,12 +54,25 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
     p.add_argument("--api_key", default=None, help="API key (default: the provider's environment variable)")
     p.add_argument("--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models")
-    p.add_argument("--prompts", choices=("gpt", "llama"), default=None, help="prompt set (default: llama for --endpoint completions)")
+    p.add_argument(
+        "--prompts",
+        choices=("gpt", "llama"),
+        default=None,
+        help="prompt set (default: llama for --endpoint completions)",
+    )
     add_model_flags(p)
     p.add_argument("--do_benchmark", action="store_true", help="also store per-phase timings of every run")
-    p.add_argument("--sleep_per_iter", type=nonnegative_seconds, default=0.0, help="seconds to wait after each question")
-    p.add_argument("--concurrency", type=count, default=1, help="questions in flight at once (1 = the paper's sequential timing)")
-    p.add_argument("--wikipedia_url", default=None, help="MediaWiki api.php address (default: $LLMCOMPILER_WIKIPEDIA_URL or Wikipedia)")
+    p.add_argument(
+        "--sleep_per_iter", type=nonnegative_seconds, default=0.0, help="seconds to wait after each question"
+    )
+    p.add_argument(
+        "--concurrency", type=count, default=1, help="questions in flight at once (1 = the paper's sequential timing)"
+    )
+    p.add_argument(
+        "--wikipedia_url",
+        default=None,
+        help="MediaWiki api.php address (default: $LLMCOMPILER_WIKIPEDIA_URL or Wikipedia)",
+    )
     p.add_argument("--search_cache", default=None, help="SQLite file caching Wikipedia lookups across runs")
     p.add_argument("--max_replans", type=nonnegative_count, default=None, help="override the suite's max_replans")
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed per question")
@@ -88,7 +107,9 @@ def main(argv: Sequence[str] | None = None, *, configs_dir: Path | None = None, 
     try:
         return asyncio.run(_main(args, configs_dir))
     except KeyboardInterrupt:
-        print(f"interrupted; the questions that finished are in {args.store} (the same command resumes)", file=sys.stderr)
+        print(
+            f"interrupted; the questions that finished are in {args.store} (the same command resumes)", file=sys.stderr
+        )
         return 130
     except (LLMCompilerError, ValueError, OSError) as exc:
         if args.debug:

@@ -102,7 +102,9 @@ def _spec(name: str) -> DatasetSpec:
         return BENCHMARKS[name]
     except (KeyError, TypeError):
         valid = ", ".join(sorted(BENCHMARKS))
-        raise DatasetError(f"unknown dataset {name!r}: valid names are {valid} (or give a file with --dataset PATH)") from None
+        raise DatasetError(
+            f"unknown dataset {name!r}: valid names are {valid} (or give a file with --dataset PATH)"
+        ) from None
 
 
 def dataset_path_for(name: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -139,7 +141,9 @@ def _download(spec: DatasetSpec, target: Path, *, timeout: float) -> None:
                         digest.update(block)
                         out.write(block)
             except urllib.error.HTTPError as exc:
-                raise DatasetError(f"cannot download {spec.name} from {url}: HTTP {exc.code} {exc.reason}; {hint}") from exc
+                raise DatasetError(
+                    f"cannot download {spec.name} from {url}: HTTP {exc.code} {exc.reason}; {hint}"
+                ) from exc
             except urllib.error.URLError as exc:
                 raise DatasetError(f"cannot download {spec.name} from {url}: {exc.reason}; {hint}") from exc
             except (OSError, ValueError) as exc:  # timeouts, resets, malformed URLs
@@ -147,7 +151,8 @@ def _download(spec: DatasetSpec, target: Path, *, timeout: float) -> None:
             actual = digest.hexdigest()
             if actual != spec.sha256.lower():
                 raise DatasetError(
-                    f"checksum mismatch for {spec.name} downloaded from {url}: sha256 {actual}, expected {spec.sha256}; "
+                    f"checksum mismatch for {spec.name} downloaded from {url}: sha256 {actual}, expected "
+                    f"{spec.sha256}; "
                     f"nothing was cached; {hint}"
                 )
     except OSError as exc:
@@ -256,7 +261,10 @@ def validate_dataset(data: Any, *, source: str = "<data>") -> list[dict[str, Any
         seen[qid] = index
         question = item["question"]
         if not isinstance(question, str) or not question.strip():
-            raise DatasetError(f"{where} (id {qid!r}): 'question' must be a non-empty string, got {'an empty string' if isinstance(question, str) else _kind(question)}")
+            raise DatasetError(
+                f"{where} (id {qid!r}): 'question' must be a non-empty string, got "
+                f"{'an empty string' if isinstance(question, str) else _kind(question)}"
+            )
         answer = item["answer"]
         if isinstance(answer, bool) or not isinstance(answer, (str, int, float)):
             raise DatasetError(f"{where} (id {qid!r}): 'answer' must be a string or a number, got {_kind(answer)}")

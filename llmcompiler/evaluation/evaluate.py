@@ -35,7 +35,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="results file to evaluate; give two (--file A B or --file A --file B) to compare",
     )
     parser.add_argument("--detail", action="store_true", help="print the wrong answers (id: answer <> label)")
-    parser.add_argument("--k", type=count, default=None, metavar="N", help="only the first N records of each file (N >= 1)")
+    parser.add_argument(
+        "--k", type=count, default=None, metavar="N", help="only the first N records of each file (N >= 1)"
+    )
     return parser
 
 
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         return 2
     summaries = [summarize(records, k=args.k) for records in results]
     out: list[str] = []
-    for path, records, summary in zip(args.file, results, summaries):
+    for path, records, summary in zip(args.file, results, summaries, strict=True):
         if len(args.file) > 1:
             out.append(f"== {path}")
         out.append(format_summary(summary, detail=args.detail, records=records))

@@ -233,7 +233,8 @@ def format_summary(
         lines.append(f"Tokens measured on {s.n_with_tokens} of {s.n} records")
     if s.n_estimated:
         lines.append(
-            f"Tokens estimated on {s.n_estimated} of {s.n_with_tokens} records (the server reported no usage; counted here)"
+            f"Tokens estimated on {s.n_estimated} of {s.n_with_tokens} records (the server reported no usage; "
+            "counted here)"
         )
     if s.n_with_cost:
         lines.append(f"Cost per question: ${_g(s.cost_mean)} ({s.n_with_cost} of {s.n} priced)")
@@ -289,7 +290,10 @@ def compare(a: Summary, b: Summary, names: tuple[str, str] = ("A", "B")) -> str:
         only_a, only_b = a.n - len(common), b.n - len(common)
         if common and (only_a or only_b):
             a, b = summarize(a.records, ids=common), summarize(b.records, ids=common)
-            note = f"Comparison over the {len(common)} ids common to both ({name_a} only: {only_a}, {name_b} only: {only_b})"
+            note = (
+                f"Comparison over the {len(common)} ids common to both "
+                f"({name_a} only: {only_a}, {name_b} only: {only_b})"
+            )
         elif common:
             note = f"Comparison over the same {len(common)} ids"
         else:
@@ -323,7 +327,9 @@ def compare(a: Summary, b: Summary, names: tuple[str, str] = ("A", "B")) -> str:
     else:
         lines.append(f"Accuracy {name_a} - {name_b}: n/a")
     speedup = _ratio(b.latency_mean, a.latency_mean)
-    lines.append(f"Speedup ({name_b} / {name_a} mean latency): {_x(speedup)}{_verdict(name_a, speedup, 'faster', 'slower')}")
+    lines.append(
+        f"Speedup ({name_b} / {name_a} mean latency): {_x(speedup)}{_verdict(name_a, speedup, 'faster', 'slower')}"
+    )
     lines.append(
         f"Tokens ({name_b} / {name_a}): input {_x(_ratio(b.input_tokens_mean, a.input_tokens_mean))}, "
         f"output {_x(_ratio(b.output_tokens_mean, a.output_tokens_mean))}"

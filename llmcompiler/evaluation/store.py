@@ -68,7 +68,9 @@ PRODUCER_KEY = "produced_by"
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(type(value), type(value).__name__)
+    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _check_record(source: str, rid: str, record: Any) -> None:

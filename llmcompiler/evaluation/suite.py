@@ -34,12 +34,20 @@ from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
 
 @dataclass
 class SuiteContext:
-    """What `get_tools(context)` may use: the model for tools that call one, and shared services."""
+    """What `get_tools(context)` may use: the model for tools that call one, and shared services.
+
+    The code interpreter's settings (`interpreter_config`, an `InterpreterConfig`, and
+    `workspace`, a folder or None for a new temporary one) are read when a suite first asks
+    for `interpreter()`; `aclose` stops its kernels and processes (the folder stays).
+    """
 
     model: Any = None
     wikipedia_url: str | None = None
     search_cache: str | None = None
     _wikipedia: Any = field(default=None, repr=False)
+    interpreter_config: Any = None
+    workspace: str | Path | None = None
+    _interpreter: Any = field(default=None, repr=False)
 
     def wikipedia(self) -> Any:
         """The one `WikipediaSearch` shared by every tool of the run (one HTTP session)."""
@@ -49,9 +57,26 @@ class SuiteContext:
             self._wikipedia = WikipediaSearch(api_url=self.wikipedia_url, cache_path=self.search_cache)
         return self._wikipedia
 
+    def interpreter(self) -> Any:
+        """The one `Interpreter` (workspace and executor) shared by every code tool of the run."""
+        if self._interpreter is None:
+            from llmcompiler.interpreter.tools import Interpreter
+
+            self._interpreter = Interpreter(config=self.interpreter_config, workspace=self.workspace)
+        return self._interpreter
+
+    @property
+    def has_interpreter(self) -> bool:
+        """Whether `interpreter()` was called (so a workspace exists)."""
+        return self._interpreter is not None
+
     async def aclose(self) -> None:
-        if self._wikipedia is not None:
-            await self._wikipedia.aclose()
+        try:
+            if self._wikipedia is not None:
+                await self._wikipedia.aclose()
+        finally:  # no kernel may outlive the run, whatever else failed to close
+            if self._interpreter is not None:
+                await self._interpreter.aclose()
 
 
 @dataclass
@@ -84,8 +109,9 @@ class Suite:
         where = getattr(module, "__file__", None) or f"{self.source}/tools.py"
         factory = getattr(module, "get_tools", None)
         if callable(factory):
+            wanted: bool
             try:
-                wanted = inspect.signature(factory).parameters
+                wanted = bool(inspect.signature(factory).parameters)
             except (TypeError, ValueError):  # a builtin or C callable has no signature: pass the context
                 wanted = True
             call = "get_tools(context)" if wanted else "get_tools()"
@@ -146,7 +172,9 @@ class Suite:
         elif isinstance(models, ModelPool):  # its own model: first() also serves the tools
             planner = models.new("planner", **_grammar_options(plan_grammar, tools))
         else:
-            raise ConfigurationError(f"--plan_grammar {plan_grammar} needs a model served over HTTP, not scripted replies")
+            raise ConfigurationError(
+                f"--plan_grammar {plan_grammar} needs a model served over HTTP, not scripted replies"
+            )
         return LLMCompiler(
             tools=tools,
             planner=planner,
@@ -184,7 +212,13 @@ class ModelPool:
     """
 
     def __init__(
-        self, model_type: str, model_name: str | None, *, react: bool = False, max_tokens: int | None = None, **options: Any
+        self,
+        model_type: str,
+        model_name: str | None,
+        *,
+        react: bool = False,
+        max_tokens: int | None = None,
+        **options: Any,
     ) -> None:
         self._args = (model_type, model_name)
         self._first_role = "react" if react else "planner"
@@ -221,11 +255,19 @@ _REQUIRED = ("tools",)
 
 
 def load_suite(spec: str | Path) -> Suite:
-    """Load a suite from a folder path or a dotted module path; errors name what is missing."""
+    """Load a suite from a folder path, a packaged suite's name (`code`, `general`, `hotpotqa`, ...)
+    or a dotted module path; errors name what is missing.
+
+    A folder of that name wins over a packaged suite, and a packaged suite over a top-level
+    module (`code` would otherwise be the standard library's)."""
     path = Path(spec).expanduser()
+    packaged = _packaged_suite(spec)
     if path.is_dir():
         package = _package_for_folder(path.resolve())
         source = str(path)
+    elif packaged is not None:
+        package = importlib.import_module(packaged)
+        source = packaged
     elif isinstance(spec, str) and _MODULE_PATH.fullmatch(spec):
         try:
             package = import_user_module(spec)
@@ -252,6 +294,18 @@ def load_suite(spec: str | Path) -> Suite:
         raise ConfigurationError(f"{source}/configs.py: CONFIGS must be a dict")
     name = str(configs.get("name") or Path(str(spec)).name or source)
     return Suite(name=name, source=source, configs=dict(configs), modules=modules)
+
+
+def _packaged_suite(spec: str | Path) -> str | None:
+    """`llmcompiler.suites.NAME` for a bare NAME the package ships, else None."""
+    if not isinstance(spec, str) or not spec.isidentifier():
+        return None
+    name = f"llmcompiler.suites.{spec}"
+    try:
+        found = importlib.util.find_spec(name)
+    except ImportError:
+        return None
+    return name if found is not None and found.submodule_search_locations else None
 
 
 def _package_for_folder(folder: Path) -> types.ModuleType:

@@ -1,13 +1,17 @@
 """`get_model`: one call from a provider name to a model that speaks the protocol.
 
-| model_type | needs | base URL |
-|---|---|---|
-| openai   | OPENAI_API_KEY | OPENAI_BASE_URL or the SDK default |
-| azure    | AZURE_OPENAI_ENDPOINT (or AZURE_ENDPOINT), AZURE_OPENAI_API_KEY, OPENAI_API_VERSION (or AZURE_OPENAI_API_VERSION); the deployment is `model_name` or AZURE_DEPLOYMENT_NAME | the endpoint |
-| vllm     | a server: `vllm serve MODEL --port N`; VLLM_API_KEY only if it was started with --api-key | http://localhost:N/v1 from `vllm_port`, or `base_url` / VLLM_BASE_URL |
-| friendli | FRIENDLI_TOKEN | FRIENDLI_BASE_URL or https://api.friendli.ai/serverless/v1 |
-| langchain | `model_name` "module:attribute" naming a BaseChatModel (or a factory of one), or `model=` an instance | - |
-| scripted | `replies=` (see ScriptedModel) | - |
+Each `model_type`, what it needs, and where it connects:
+
+- openai: OPENAI_API_KEY; OPENAI_BASE_URL or the SDK default.
+- azure: AZURE_OPENAI_ENDPOINT (or AZURE_ENDPOINT), AZURE_OPENAI_API_KEY, OPENAI_API_VERSION
+  (or AZURE_OPENAI_API_VERSION); the deployment is `model_name` or AZURE_DEPLOYMENT_NAME;
+  the endpoint.
+- vllm: a server (`vllm serve MODEL --port N`); VLLM_API_KEY only if it was started with
+  --api-key; http://localhost:N/v1 from `vllm_port`, or `base_url` / VLLM_BASE_URL.
+- friendli: FRIENDLI_TOKEN; FRIENDLI_BASE_URL or https://api.friendli.ai/serverless/v1.
+- langchain: `model_name` "module:attribute" naming a BaseChatModel (or a factory of one),
+  or `model=` an instance.
+- scripted: `replies=` (see ScriptedModel).
 
 Every OpenAI-compatible request names its `max_tokens` (`DEFAULT_MAX_TOKENS` when none is
 given), since llama.cpp and vLLM stop completions at 16 tokens without one. A langchain
@@ -100,7 +104,11 @@ def get_model(
             raise ConfigurationError("regex-constrained output is a vLLM feature; use it with model_type='vllm'")
         if structured_field not in STRUCTURED_FIELDS:
             raise ConfigurationError(f"structured_field must be one of {', '.join(STRUCTURED_FIELDS)}")
-        body.update({"structured_outputs": {"regex": regex}} if structured_field == "structured_outputs" else {"guided_regex": regex})
+        body.update(
+            {"structured_outputs": {"regex": regex}}
+            if structured_field == "structured_outputs"
+            else {"guided_regex": regex}
+        )
     if grammar is not None:
         if not isinstance(grammar, str) or not grammar.strip():
             raise ConfigurationError("grammar must be the text of a GBNF grammar")
@@ -168,7 +176,9 @@ def _openai_client(openai: Any, where: _Where) -> tuple[Any, str, str]:
 def _azure_client(openai: Any, where: _Where) -> tuple[Any, str, str]:
     endpoint = where.base_url or _env("AZURE_OPENAI_ENDPOINT") or _env("AZURE_ENDPOINT")
     if not endpoint:
-        raise MissingCredentialsError("AZURE_OPENAI_ENDPOINT", "Azure OpenAI", what="an endpoint", alternatives=("AZURE_ENDPOINT",))
+        raise MissingCredentialsError(
+            "AZURE_OPENAI_ENDPOINT", "Azure OpenAI", what="an endpoint", alternatives=("AZURE_ENDPOINT",)
+        )
     key = where.api_key or _env("AZURE_OPENAI_API_KEY")
     if not key:
         raise MissingCredentialsError("AZURE_OPENAI_API_KEY", "Azure OpenAI")
@@ -234,5 +244,7 @@ def _langchain(model_name: str | None, model: Any) -> ChatModel:
         try:
             target = target()
         except Exception as exc:
-            raise ConfigurationError(f"cannot load {model_name!r}: {attribute}() raised {type(exc).__name__}: {exc}") from exc
+            raise ConfigurationError(
+                f"cannot load {model_name!r}: {attribute}() raised {type(exc).__name__}: {exc}"
+            ) from exc
     return as_model(target)

@@ -16,13 +16,14 @@ stream quietly) raises `ModelStreamError`.
 `system_role=False` sends the system message's text at the start of the next user message,
 for chat templates that drop or reject the system role (Gemma's in llama-cpp-python).
 
-Retries are ours (the SDK's own are switched off, so nothing retries twice): HTTP 408,
-409, 429 and 5xx and dropped connections are retried with exponential backoff and full
-jitter, honouring `Retry-After` / `retry-after-ms`, and so is a stream that ended without a
-finish reason. Only an attempt that has not yielded any text yet is retried. **A stream that breaks after text has been yielded fails the call with
-`ModelStreamError`** instead of being replayed: the planner's tasks may already be running,
-and feeding a second, different plan into the same parser would corrupt the run. The run
-then ends with a clear error and keeps what already ran. Other 4xx errors fail at once.
+Retries are ours (the SDK's own are switched off, so nothing retries twice): HTTP 408, 409,
+429 and 5xx and dropped connections are retried with exponential backoff and full jitter,
+honouring `Retry-After` / `retry-after-ms`, and so is a stream that ended without a finish
+reason. Only an attempt that has not yielded any text yet is retried. **A stream that breaks
+after text has been yielded fails the call with `ModelStreamError`** instead of being
+replayed: the planner's tasks may already be running, and feeding a second, different plan
+into the same parser would corrupt the run. The run then ends with a clear error and keeps
+what already ran. Other 4xx errors fail at once.
 """
 
 from __future__ import annotations
@@ -216,7 +217,9 @@ class OpenAIModel:
                 hint = f": check {self.key_variable}" if self.key_variable else ""
                 return ModelHTTPError(f"{where}: authentication failed ({status}){hint}: {message}", status=status)
             if status == 404:
-                return ModelHTTPError(f"{where}: not found (404) — check the model or deployment name: {message}", status=status)
+                return ModelHTTPError(
+                    f"{where}: not found (404) — check the model or deployment name: {message}", status=status
+                )
             return ModelHTTPError(f"{where}: HTTP {status}{tried}: {message}", status=status)
         if isinstance(exc, openai.APIConnectionError) or _is_transport_error(exc):
             return ModelConnectionError(f"{where}: {describe_error(exc)}{tried}")

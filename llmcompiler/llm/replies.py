@@ -72,7 +72,9 @@ class ReplyScript:
         if missing:
             wanted = " and ".join(f'"{r}"' for r in roles)
             lacking = ", ".join(f'"{r}"' for r in missing)
-            raise ConfigurationError(f"the replies file {self.source} has no {lacking} replies (this run needs {wanted})")
+            raise ConfigurationError(
+                f"the replies file {self.source} has no {lacking} replies (this run needs {wanted})"
+            )
 
 
 def load_replies(path: str | Path) -> ReplyScript:
@@ -83,7 +85,9 @@ def load_replies(path: str | Path) -> ReplyScript:
     except FileNotFoundError:
         raise ConfigurationError(f"no replies file {source}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"the replies file {source} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+        raise ConfigurationError(
+            f"the replies file {source} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+        ) from exc
     except OSError as exc:
         raise ConfigurationError(f"cannot read the replies file {source}: {exc.strerror or exc}") from exc
     try:
@@ -111,7 +115,9 @@ def load_replies(path: str | Path) -> ReplyScript:
     tokens_per_second = _number(data, "tokens_per_second", source, minimum=None, default=None)
     chunk_tokens = data.get("chunk_tokens", 1)
     if isinstance(chunk_tokens, bool) or not isinstance(chunk_tokens, int) or chunk_tokens < 1:
-        raise ConfigurationError(f'the replies file {source}: "chunk_tokens" must be a whole number >= 1, not {chunk_tokens!r}')
+        raise ConfigurationError(
+            f'the replies file {source}: "chunk_tokens" must be a whole number >= 1, not {chunk_tokens!r}'
+        )
     return ReplyScript(source, replies, ttft=ttft, tokens_per_second=tokens_per_second, chunk_tokens=chunk_tokens)
 
 
@@ -124,12 +130,16 @@ def _json_kind(value: Any) -> str:
 def _replies(value: Any, source: str, where: str) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
-        raise ConfigurationError(f"the replies file {source}: {where} must be a reply (a string) or a list of them, not {_json_kind(value)}")
+        raise ConfigurationError(
+            f"the replies file {source}: {where} must be a reply (a string) or a list of them, not {_json_kind(value)}"
+        )
     if not items:
         raise ConfigurationError(f"the replies file {source}: {where} has no replies")
     for number, item in enumerate(items, 1):
         if not isinstance(item, str):
-            raise ConfigurationError(f"the replies file {source}: reply {number} of {where} must be a string, not {_json_kind(item)}")
+            raise ConfigurationError(
+                f"the replies file {source}: reply {number} of {where} must be a string, not {_json_kind(item)}"
+            )
     return tuple(items)
 
 
@@ -197,7 +207,11 @@ class ScriptedModels:
                 self._cycles[key] = _Missing(f'the replies file {self.script.source} has no "{role}" replies')
         s = self.script
         return ScriptedModel(
-            self._cycles[key], ttft=s.ttft, tokens_per_second=s.tokens_per_second, chunk_tokens=s.chunk_tokens, name=self.name
+            self._cycles[key],
+            ttft=s.ttft,
+            tokens_per_second=s.tokens_per_second,
+            chunk_tokens=s.chunk_tokens,
+            name=self.name,
         )
 
     def first(self) -> ScriptedModel:
@@ -218,7 +232,9 @@ class ScriptedModels:
         """Nothing to close; here so that the commands treat every pool alike."""
 
 
-def scripted_models(model_type: str, replies: str | None, *, react: bool = False, name: str | None = None) -> ScriptedModels | None:
+def scripted_models(
+    model_type: str, replies: str | None, *, react: bool = False, name: str | None = None
+) -> ScriptedModels | None:
     """The commands' `--model_type scripted --replies FILE`: the models, or None for another type."""
     if (model_type or "").strip().lower() == "scripted":
         if not replies:
@@ -228,5 +244,7 @@ def scripted_models(model_type: str, replies: str | None, *, react: bool = False
             )
         return ScriptedModels(load_replies(replies), react=react, name=name or "scripted")
     if replies:
-        raise ConfigurationError(f"--replies FILE answers from a file; it needs --model_type scripted, not {model_type!r}")
+        raise ConfigurationError(
+            f"--replies FILE answers from a file; it needs --model_type scripted, not {model_type!r}"
+        )
     return None

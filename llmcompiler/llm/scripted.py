@@ -23,7 +23,6 @@ import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Union
 
 from llmcompiler._validate import non_negative_seconds, positive_int, positive_number
 from llmcompiler.exceptions import ModelTruncatedError, ScriptExhaustedError
@@ -38,8 +37,8 @@ class Reply:
     error: BaseException | None = None
 
 
-ReplyValue = Union[str, Reply, BaseException]
-ReplyFunction = Callable[[list[Message]], Union[ReplyValue, Awaitable[ReplyValue]]]
+ReplyValue = str | Reply | BaseException
+ReplyFunction = Callable[[list[Message]], ReplyValue | Awaitable[ReplyValue]]
 
 
 class ScriptedModel:
@@ -58,18 +57,20 @@ class ScriptedModel:
         # NaN passes `< 0` and `<= 0` alike: the checks below name it instead
         ttft = non_negative_seconds("ScriptedModel ttft", ttft)
         tokens_per_second = positive_number("ScriptedModel tokens_per_second", tokens_per_second, allow_none=True)
-        chunk_tokens = positive_int("ScriptedModel chunk_tokens", chunk_tokens)
+        chunk = positive_int("ScriptedModel chunk_tokens", chunk_tokens)
+        assert chunk is not None  # without allow_none it returns an int or raises
         self.max_tokens = positive_int("ScriptedModel max_tokens", max_tokens, allow_none=True)
         if isinstance(replies, (str, Reply)):
             replies = [replies]
         self._replies = replies
         self.ttft = ttft
         self.tokens_per_second = tokens_per_second
-        self.chunk_tokens = chunk_tokens
+        self.chunk_tokens = chunk
         self.name = name
         self.calls: list[list[Message]] = []  # the messages of every call, for inspection
 
     async def _next_reply(self, messages: list[Message]) -> Reply:
+        value: ReplyValue | ReplyFunction | Awaitable[ReplyValue]
         if callable(self._replies):
             value = self._replies(messages)
         else:
@@ -117,7 +118,8 @@ class ScriptedModel:
         yield Usage(prompt, len(tokens))
         if cut:
             raise ModelTruncatedError(
-                f"scripted model {self.name!r}: the reply was cut at max_tokens={self.max_tokens}", limit=self.max_tokens
+                f"scripted model {self.name!r}: the reply was cut at max_tokens={self.max_tokens}",
+                limit=self.max_tokens,
             )
 
     @staticmethod

@@ -13,7 +13,11 @@ from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
 from llmcompiler.plan.task import JOIN, Ref, Task
 
 if TYPE_CHECKING:
-    from llmcompiler.plan.graph import critical_path, to_mermaid, to_networkx, validate, waves
+    from llmcompiler.plan.graph import critical_path as critical_path
+    from llmcompiler.plan.graph import to_mermaid as to_mermaid
+    from llmcompiler.plan.graph import to_networkx as to_networkx
+    from llmcompiler.plan.graph import validate as validate
+    from llmcompiler.plan.graph import waves as waves
 
 _GRAPH = ("critical_path", "to_mermaid", "to_networkx", "validate", "waves")
 

@@ -25,8 +25,8 @@ A plan's tasks form a graph with an edge `dep -> task` for every dependency. For
         class t2 running
 
 Dependencies on ids that are not in the given tasks (results of an earlier round) are
-left out of the graph; `validate` reports them unless they are listed in its `known_ids`. When several tasks share an id,
-the first one stands for it (as in the parser, which keeps the first task's id) and
+left out of the graph; `validate` reports them unless they are listed in its `known_ids`.
+When several tasks share an id, the first one stands for it (as in the parser, which keeps the first task's id) and
 `validate` reports the duplicate.
 """
 
@@ -99,17 +99,15 @@ def waves(tasks: Iterable[Task]) -> list[list[int]]:
     return [sorted(generation) for generation in nx.topological_generations(graph)]
 
 
-def critical_path(
-    tasks: Iterable[Task], durations: Mapping[int, float] | None = None
-) -> tuple[list[int], float]:
+def critical_path(tasks: Iterable[Task], durations: Mapping[int, float] | None = None) -> tuple[list[int], float]:
     """The longest chain of dependent tasks, weighted by task duration, and its length.
 
     Without `durations` every task counts 1, so the length is the number of tasks on the
     chain. With `durations`, tasks missing from it count 0 (e.g. tasks that never ran).
     This is the least time the plan can take with unlimited parallelism. The path runs
     from a task without dependencies to one without dependents (usually the join); of
-    equally long paths, the one with more tasks wins, then the one with smaller ids. `([], 0.0)` for no tasks; `ValueError` on a cycle or a
-    negative duration.
+    equally long paths, the one with more tasks wins, then the one with smaller ids.
+    `([], 0.0)` for no tasks; `ValueError` on a cycle or a negative duration.
     """
     graph = to_networkx(tasks)
     _raise_on_cycle(graph)
@@ -134,8 +132,9 @@ def critical_path(
     if not best:
         return [], 0.0
     sinks = sorted(n for n in graph if graph.out_degree(n) == 0)
-    end: int | None = max(sinks, key=lambda n: (best[n], -n))
-    length = best[end][0]
+    last = max(sinks, key=lambda n: (best[n], -n))
+    length = best[last][0]
+    end: int | None = last
     path: list[int] = []
     while end is not None:
         path.append(end)

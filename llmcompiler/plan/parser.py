@@ -650,7 +650,7 @@ def _literal(node: ast.AST) -> Any:
         if isinstance(node, ast.Dict):
             if any(k is None for k in node.keys):
                 raise _ArgumentError("** inside a dict is not allowed")
-            return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}  # type: ignore[arg-type]
+            return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values, strict=True)}  # type: ignore[arg-type]
     except TypeError:  # e.g. `{[1]: 2}`: a list cannot be a dict key or set element
         raise _ArgumentError(f"{_shown(node)!r} has an unhashable key or element") from None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -665,8 +665,9 @@ def _literal(node: ast.AST) -> Any:
         and node.func.id == _REF_CALL
         and len(node.args) == 1
         and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, int)
     ):
-        return Ref(int(node.args[0].value))
+        return Ref(node.args[0].value)
     raise _ArgumentError(f"{_shown(node)!r} is not a literal (use strings, numbers, lists, dicts or $N)")
 
 

@@ -87,7 +87,9 @@ def _unshowable(value: Any, problem: Exception) -> str:
     if isinstance(value, int):  # str() refuses ints past sys.get_int_max_str_digits()
         what += f" of about {int(value.bit_length() * 0.30103) + 1} digits"
     article = "an" if what[:1].lower() in "aeiou" else "a"
-    return f"ERROR: {type(problem).__name__}: the result ({article} {what}) cannot be shown as text: {safe_str(problem)}"
+    return (
+        f"ERROR: {type(problem).__name__}: the result ({article} {what}) cannot be shown as text: {safe_str(problem)}"
+    )
 
 
 def _cancel_requested() -> bool:

@@ -158,7 +158,11 @@ class Ledger:
 
     def dispatch_delays(self) -> list[float]:
         """Seconds from each task's TaskReady to its TaskStarted (tasks that started)."""
-        return [r.started_at - r.ready_at for r in self.tasks.values() if r.started_at is not None and r.ready_at is not None]
+        return [
+            r.started_at - r.ready_at
+            for r in self.tasks.values()
+            if r.started_at is not None and r.ready_at is not None
+        ]
 
     @property
     def cancelled(self) -> bool:

@@ -178,7 +178,9 @@ class Scheduler:
                     args,
                     kwargs,
                     threads=self._threads,
-                    on_retry=lambda attempt, error: self._emit(ev.TaskRetrying(idx=task.idx, attempt=attempt, error=error)),
+                    on_retry=lambda attempt, error: self._emit(
+                        ev.TaskRetrying(idx=task.idx, attempt=attempt, error=error)
+                    ),
                 )
             finally:
                 if self._limit is not None:
@@ -188,7 +190,9 @@ class Scheduler:
                 tool_limit.release()
         if outcome.ok:
             self._emit(
-                ev.TaskFinished(idx=task.idx, observation=outcome.observation, attempts=outcome.attempts, value=outcome.value)
+                ev.TaskFinished(
+                    idx=task.idx, observation=outcome.observation, attempts=outcome.attempts, value=outcome.value
+                )
             )
         else:
             self._emit(ev.TaskFailed(idx=task.idx, error=outcome.observation, attempts=outcome.attempts))
@@ -221,7 +225,9 @@ class Scheduler:
                 continue
             self._remaining.pop(record.idx, None)
             self._emit(ev.TaskSkipped(idx=record.idx, reason=why))
-            stack.extend((self.records[d], f"skipped: ${record.idx} failed") for d in self._dependents.pop(record.idx, ()))
+            stack.extend(
+                (self.records[d], f"skipped: ${record.idx} failed") for d in self._dependents.pop(record.idx, ())
+            )
             self._end()
 
     def _end(self) -> None:

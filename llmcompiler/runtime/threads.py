@@ -95,7 +95,9 @@ class ThreadCall:
 class ThreadRunner:
     """Runs sync calls in daemon threads; see the module docstring for the bounds."""
 
-    def __init__(self, max_workers: int = 64, *, max_abandoned: int | None = None, name: str = "llmcompiler-tool") -> None:
+    def __init__(
+        self, max_workers: int = 64, *, max_abandoned: int | None = None, name: str = "llmcompiler-tool"
+    ) -> None:
         self.max_workers: int = positive_int("ThreadRunner max_workers", max_workers)  # type: ignore[assignment]
         self.max_abandoned: int = non_negative_int(  # type: ignore[assignment]
             "ThreadRunner max_abandoned", self.max_workers if max_abandoned is None else max_abandoned

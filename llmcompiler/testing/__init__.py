@@ -4,4 +4,13 @@ scripted replies, and a MediaWiki Action API answering from in-memory pages."""
 from llmcompiler.testing.openai_server import Break, HTTPError, OpenAIServer, RecordedRequest, Text, Unfinished
 from llmcompiler.testing.wikipedia_server import WikipediaRequest, WikipediaServer
 
-__all__ = ["Break", "HTTPError", "OpenAIServer", "RecordedRequest", "Text", "Unfinished", "WikipediaRequest", "WikipediaServer"]
+__all__ = [
+    "Break",
+    "HTTPError",
+    "OpenAIServer",
+    "RecordedRequest",
+    "Text",
+    "Unfinished",
+    "WikipediaRequest",
+    "WikipediaServer",
+]

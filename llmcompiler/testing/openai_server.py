@@ -62,8 +62,8 @@ that many tokens (finish reason ``"length"``). A request without either gets the
 ``default_max_tokens`` (None: no limit; 16 is what llama.cpp's and vLLM's completions
 endpoints do). With ``stream_options: {"include_usage": true}`` every chunk carries
 ``"usage": null`` and a last chunk with no choices carries the usage; ``usage=False``
-makes the server send no usage at all, streamed or not, as some servers do. ``n``, ``logprobs``, ``tools`` and the like are ignored:
-there is always exactly one choice of plain text.
+makes the server send no usage at all, streamed or not, as some servers do. ``n``,
+``logprobs``, ``tools`` and the like are ignored: there is always exactly one choice of plain text.
 
 Every request, rejected ones included, is recorded in ``server.requests`` before it is
 answered, with its whole JSON body (fields a client adds with ``extra_body``, such as
@@ -81,7 +81,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import KW_ONLY, dataclass
 from functools import partial
-from typing import Any, Union
+from typing import Any
 
 from aiohttp import web
 
@@ -160,7 +160,7 @@ class Unfinished:
     text_before: str = ""
 
 
-Reply = Union[str, Text, HTTPError, Break, Unfinished, Callable[[dict], Any]]
+Reply = str | Text | HTTPError | Break | Unfinished | Callable[[dict], Any]
 """What `OpenAIServer.script` accepts: a callable gets the request's JSON body and
 returns one of the other kinds."""
 
@@ -389,8 +389,7 @@ class OpenAIServer(LoopbackServer):
             if request.headers.get("api-key") == self.api_key:
                 return
             message = (
-                "Access denied due to invalid subscription key or wrong API endpoint "
-                "(expected the api-key header)."
+                "Access denied due to invalid subscription key or wrong API endpoint (expected the api-key header)."
             )
         else:
             scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -596,7 +595,7 @@ class _Completion:
             }
         else:
             choice = {"index": 0, "text": self.text, "logprobs": None, "finish_reason": self.finish_reason}
-        body = {
+        body: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion" if self.chat else "text_completion",
             "created": self.created,

@@ -24,7 +24,7 @@ import ast
 import math as _m
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Union
+from typing import Any
 
 from llmcompiler._text import shorten
 from llmcompiler.exceptions import ToolError
@@ -42,7 +42,7 @@ __all__ = [
     "safe_eval",
 ]
 
-Number = Union[int, float]
+Number = int | float
 
 MAX_EXPRESSION_LENGTH = 1000
 MAX_DEPTH = 50  # nesting of the expression tree
@@ -204,8 +204,8 @@ class _Evaluator:
                 return -self.visit(node.operand)
             if isinstance(node.op, ast.UAdd):
                 return +self.visit(node.operand)
-            op = type(node.op)
-            raise MathError(f"operator {_OPERATOR_NAMES.get(op, op.__name__)} is not allowed")
+            unary = type(node.op)
+            raise MathError(f"operator {_OPERATOR_NAMES.get(unary, unary.__name__)} is not allowed")
         if isinstance(node, ast.Name):
             if node.id in CONSTANTS:
                 return CONSTANTS[node.id]
@@ -372,7 +372,10 @@ def extract_expression(answer: str) -> str:
         if not lines:
             raise MathError("the model's ```text block is empty")
         if len(lines) > 1:
-            raise MathError(f"the model wrote {len(lines)} lines in its ```text block, not one expression: {_clip(match.group(2))!r}")
+            raise MathError(
+                f"the model wrote {len(lines)} lines in its ```text block, not one expression: "
+                f"{_clip(match.group(2))!r}"
+            )
         expression = lines[0]
     else:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -455,11 +458,12 @@ def make_math_tool(
             value = evaluate_expression(expression)
         except MathError as exc:
             raise MathError(
-                f"cannot evaluate the model's expression {_clip(expression)!r} for problem "
-                f"{_clip(problem)!r}: {exc}"
+                f"cannot evaluate the model's expression {_clip(expression)!r} for problem {_clip(problem)!r}: {exc}"
             ) from None
         return round_result(value)
 
     solve.__name__ = solve.__qualname__ = name
     text = description if description is not None else _MATH_DESCRIPTION.format(name=name)
-    return Tool(name, solve, text, stringify_rule=lambda args: f"{name}({args[0]!r})" if args else f"{name}()", **options)
+    return Tool(
+        name, solve, text, stringify_rule=lambda args: f"{name}({args[0]!r})" if args else f"{name}()", **options
+    )

@@ -35,7 +35,7 @@ def is_async_callable(func: Any) -> bool:
         return True
     if inspect.isfunction(inner) or inspect.ismethod(inner) or inspect.isclass(inner):
         return False
-    call = getattr(inner, "__call__", None)  # an instance with `async def __call__`
+    call = getattr(inner, "__call__", None)  # noqa: B004 (the method itself is wanted) an instance with `async def __call__`
     return call is not None and inspect.iscoroutinefunction(call)
 
 
@@ -58,7 +58,7 @@ def _globals_of(func: Any) -> dict[str, Any]:
     inner = unwrap_partial(func)
     inner = getattr(inner, "__func__", inner)  # bound methods
     if not (inspect.isfunction(inner) or hasattr(inner, "__wrapped__")):
-        inner = getattr(type(inner), "__call__", inner)  # callable objects
+        inner = getattr(type(inner), "__call__", inner)  # noqa: B004 (the method) callable objects
     try:
         inner = inspect.unwrap(inner)
     except ValueError:  # pragma: no cover - a cycle of __wrapped__

@@ -72,9 +72,7 @@ SEARCH_LIMIT = 5
 
 _ILLEGAL_TITLE_CHARS = frozenset("[]{}|<>#")
 _WORD = re.compile(r"\w+", re.UNICODE)
-_STOPWORDS = frozenset(
-    "a an and at by for from in into of on or the to with de la le el der die das".split()
-)
+_STOPWORDS = frozenset("a an and at by for from in into of on or the to with de la le el der die das".split())
 _TABLE = "wikipedia_cache_v1"
 
 
@@ -271,7 +269,7 @@ class WikipediaSearch:
         """What `search` finds, as data."""
         key = normalize_entity(entity)
         if not key:
-            raise ValueError("search() needs a non-empty entity, e.g. search(\"Mount Everest\")")
+            raise ValueError('search() needs a non-empty entity, e.g. search("Mount Everest")')
         self.stats.lookups += 1
         slot = (self.api_url, key)
         cached = self._memory.get(slot)
@@ -435,9 +433,7 @@ class WikipediaSearch:
         if isinstance(props, dict) and "disambiguation" in props:
             if not hits:
                 hits = await self._search(session, entity)
-            similar = tuple(
-                h for h in hits if h != title and not h.endswith("(disambiguation)")
-            )
+            similar = tuple(h for h in hits if h != title and not h.endswith("(disambiguation)"))
             return WikipediaResult("ambiguous", title=title, similar=similar)
         extract = page.get("extract")
         return WikipediaResult("page", title=title, extract=extract if isinstance(extract, str) else "")
@@ -498,7 +494,10 @@ class WikipediaSearch:
         try:
             data = json.loads(raw)
         except ValueError:
-            raise WikipediaError(f"{what} answered with a body that is not JSON: {shorten(raw.decode('utf-8', 'replace'), 200, marker='...')}") from None
+            raise WikipediaError(
+                f"{what} answered with a body that is not JSON: "
+                f"{shorten(raw.decode('utf-8', 'replace'), 200, marker='...')}"
+            ) from None
         if not isinstance(data, dict):
             raise WikipediaError(f"{what} answered with JSON that is not an object")
         error = data.get("error")

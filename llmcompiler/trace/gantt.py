@@ -71,11 +71,24 @@ def gantt_png(timeline: Timeline, path: str | os.PathLike[str], *, title: str | 
         if span.lane == "task":
             # a task that took no time (or never ran) is still a visible mark, never a hairline
             if span.parsed is not None and span.start > span.parsed:
-                ax.barh(y, span.start - span.parsed, left=span.parsed, color=COLOURS["waiting"], edgecolor="none", height=0.6)
+                ax.barh(
+                    y,
+                    span.start - span.parsed,
+                    left=span.parsed,
+                    color=COLOURS["waiting"],
+                    edgecolor="none",
+                    height=0.6,
+                )
             width = max(span.end - span.start, timeline.duration * MIN_WIDTH)
             ax.barh(y, width, left=span.start, color=COLOURS.get(span.status, "#999999"), edgecolor="none", height=0.6)
         else:
-            ax.barh(y, max(span.duration, timeline.duration * MIN_WIDTH), left=span.start, color=COLOURS.get(span.lane, "#999999"), height=0.6)
+            ax.barh(
+                y,
+                max(span.duration, timeline.duration * MIN_WIDTH),
+                left=span.start,
+                color=COLOURS.get(span.lane, "#999999"),
+                height=0.6,
+            )
     ax.set_yticks(range(len(drawn)))
     ax.set_yticklabels([_short(s) for s in drawn], fontsize=8)
     ax.invert_yaxis()

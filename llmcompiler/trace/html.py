@@ -41,7 +41,13 @@ BAR_HEIGHT = 14
 AXIS_HEIGHT = 44
 LABEL_CHARS = 50
 MIN_BAR = 4  # px: a task that took no time (or was skipped) still shows
-STATUS_TINTS = {"done": "#e7f4ea", "failed": "#fbe7e8", "skipped": "#eef0f3", "running": "#fdf0e5", "waiting": "#f3f3f3"}
+STATUS_TINTS = {
+    "done": "#e7f4ea",
+    "failed": "#fbe7e8",
+    "skipped": "#eef0f3",
+    "running": "#fdf0e5",
+    "waiting": "#f3f3f3",
+}
 
 
 def timeline_html(
@@ -131,12 +137,16 @@ def _summary_section(s: RunSummary) -> str:
     for key in PHASES:
         seconds = s.phases.get(key, 0.0)
         share = f"{100 * seconds / s.duration:.1f} %" if s.duration > 0 else ""
-        out.append(f'<tr data-phase="{key}"><th>{escape(PHASE_NAMES[key])}</th><td>{seconds:.3f} s</td><td>{share}</td></tr>')
+        out.append(
+            f'<tr data-phase="{key}"><th>{escape(PHASE_NAMES[key])}</th><td>{seconds:.3f} s</td><td>{share}</td></tr>'
+        )
     out.append("</tbody></table>")
     # tokens and cost
     if s.roles:
         out.append('<table class="roles"><caption>Model calls</caption><thead><tr>')
-        out.append("<th>role</th><th>calls</th><th>input</th><th>output</th><th>seconds</th><th>cost</th><th>models</th></tr></thead><tbody>")
+        out.append(
+            "<th>role</th><th>calls</th><th>input</th><th>output</th><th>seconds</th><th>cost</th><th>models</th></tr></thead><tbody>"
+        )
         for role, r in s.roles.items():
             out.append(
                 f'<tr data-role="{escape(role)}"><th>{escape(role)}</th><td>{r.calls}</td><td>{r.input_tokens}</td>'
@@ -153,10 +163,11 @@ def _summary_section(s: RunSummary) -> str:
     # critical path
     if s.critical_path:
         out.append(
-            f"<h3>Critical path <small>{_plural(len(s.critical_path), 'task')}, the last one finished at {s.critical_end:.3f} s</small></h3>"
+            f"<h3>Critical path <small>{_plural(len(s.critical_path), 'task')}, the last one finished at "
+            f"{s.critical_end:.3f} s</small></h3>"
             '<ol class="critical">'
         )
-        for idx, label in zip(s.critical_path, s.critical_labels):
+        for idx, label in zip(s.critical_path, s.critical_labels, strict=False):
             out.append(f'<li data-task="{idx}"><code>{escape(label)}</code></li>')
         out.append("</ol>")
     out.append("</section>")
@@ -167,7 +178,9 @@ def _legend(timeline: Timeline) -> str:
     present = {s.status for s in timeline.tasks}
     items = [("waiting", "waiting (written, not started)")]
     items += [(status, status) for status in ("done", "failed", "skipped", "running") if status in present]
-    lanes = [lane for lane in ("planner", "react", "joiner", "tool model") if any(s.lane == lane for s in timeline.spans)]
+    lanes = [
+        lane for lane in ("planner", "react", "joiner", "tool model") if any(s.lane == lane for s in timeline.spans)
+    ]
     items += [(lane, f"{lane} call") for lane in lanes]
     spans = "".join(f'<span><i style="background:{COLOURS[key]}"></i>{escape(text)}</span>' for key, text in items)
     return f'<p class="legend">{spans}</p>'
@@ -204,7 +217,9 @@ def _svg(timeline: Timeline) -> str:
         bar_y = y + (ROW_HEIGHT - BAR_HEIGHT) // 2
         label = shorten(span.label, LABEL_CHARS)
         if span.lane == "task":
-            out.append(f'<g class="row task {escape(span.status)}" data-task="{span.idx}" data-status="{escape(span.status)}">')
+            out.append(
+                f'<g class="row task {escape(span.status)}" data-task="{span.idx}" data-status="{escape(span.status)}">'
+            )
         else:
             out.append(f'<g class="row model" data-lane="{escape(span.lane)}" data-round="{span.round}">')
         out.append(f"<title>{escape(_tooltip(span))}</title>")
@@ -248,13 +263,18 @@ def _task_table(timeline: Timeline) -> str:
             f'<tr data-task="{span.idx}" class="{escape(span.status)}">'
             f"<td>${span.idx}</td><td>{span.round}</td><td><code>{escape(span.label)}</code></td>"
             f"<td>{escape(deps)}</td>"
-            f'<td class="status" style="background:{STATUS_TINTS.get(span.status, "#ffffff")}">{escape(span.status)}</td>'
+            '<td class="status" '
+            f'style="background:{STATUS_TINTS.get(span.status, "#ffffff")}">{escape(span.status)}</td>'
             f'<td class="num">{_seconds(span.parsed)}</td><td class="num">{_seconds(span.ready)}</td>'
             f'<td class="num">{_seconds(span.start if ran else None)}</td><td class="num">{_seconds(span.end)}</td>'
-            f'<td class="num">{_seconds(span.duration if ran else None)}</td><td class="num">{_seconds(waited)}</td></tr>'
+            f'<td class="num">{_seconds(span.duration if ran else None)}</td><td '
+            f'class="num">{_seconds(waited)}</td></tr>'
         )
     out.append("</tbody></table>")
-    out.append('<p class="note">Times in seconds since the run started. <i>waited</i>: from written by the planner to started.</p>')
+    out.append(
+        '<p class="note">Times in seconds since the run started. <i>waited</i>: from written by the planner to '
+        'started.</p>'
+    )
     out.append("</section>")
     return "\n".join(out)
 
@@ -270,7 +290,8 @@ def _model_table(timeline: Timeline) -> str:
     )
     for span in calls:
         out.append(
-            f'<tr data-lane="{escape(span.lane)}"><td>{escape(span.label)}</td><td>{escape(span.lane)}</td><td>{span.round}</td>'
+            '<tr '
+            f'data-lane="{escape(span.lane)}"><td>{escape(span.label)}</td><td>{escape(span.lane)}</td><td>{span.round}</td>'
             f'<td class="num">{_seconds(span.start)}</td><td class="num">{_seconds(span.end)}</td>'
             f'<td class="num">{_seconds(span.duration)}</td><td>{escape(span.status)}</td></tr>'
         )
@@ -288,7 +309,10 @@ def _ran(span: Span) -> bool:
 
 def _tooltip(span: Span) -> str:
     if span.lane != "task":
-        return f"{span.label} ({span.lane}, round {span.round})\n{span.start:.3f} s to {span.end:.3f} s ({span.duration:.3f} s)"
+        return (
+            f"{span.label} ({span.lane}, round {span.round})\n"
+            f"{span.start:.3f} s to {span.end:.3f} s ({span.duration:.3f} s)"
+        )
     lines = [span.label, f"status: {span.status}"]
     if span.deps:
         lines.append("deps: " + ", ".join(f"${d}" for d in span.deps))
@@ -332,7 +356,12 @@ def _first_line(text: str) -> str:
 
 _CSS = """
 :root { color-scheme: light; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; margin: 16px 24px; background: #fff; }
+body {
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+  color: #1d1d1f;
+  margin: 16px 24px;
+  background: #fff;
+}
 h1 { font-size: 20px; margin: 0 0 12px; }
 h2 { font-size: 16px; margin: 24px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 h3 { font-size: 14px; margin: 16px 0 6px; }
@@ -355,7 +384,14 @@ code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospac
 pre.mermaid-source { background: #f6f8fa; border: 1px solid #e1e4e8; padding: 10px; overflow-x: auto; }
 p.legend { margin: 4px 0 8px; font-size: 12px; color: #444; }
 p.legend span { margin-right: 14px; white-space: nowrap; }
-p.legend i { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 5px; vertical-align: -1px; }
+p.legend i {
+  display: inline-block;
+  width: 10px;
+  height: 10px;
+  border-radius: 5px;
+  margin-right: 5px;
+  vertical-align: -1px;
+}
 p.note { color: #666; font-size: 12px; }
 .chart { overflow-x: auto; }
 svg.gantt { display: block; font-size: 12px; }
@@ -366,7 +402,12 @@ svg.gantt .grid { stroke: #e4e4e4; stroke-width: 1; shape-rendering: crispEdges;
 svg.gantt .axis, svg.gantt .tick { stroke: #777; stroke-width: 1; shape-rendering: crispEdges; }
 svg.gantt .ticklabel { text-anchor: middle; fill: #555; font-size: 11px; }
 svg.gantt .axislabel { fill: #555; font-size: 11px; }
-svg.gantt .label { text-anchor: end; fill: #222; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 11px; }
+svg.gantt .label {
+  text-anchor: end;
+  fill: #222;
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  font-size: 11px;
+}
 svg.gantt .model .label { fill: #555; font-style: italic; }
 svg.gantt .row.hl .hit { fill: #fff6c8; }
 tr.hl td, li.hl { background: #fff6c8; }

@@ -9,8 +9,9 @@ Reading checks every field against its event's type before anything is built fro
 trace that was edited, truncated or written by something else is either a list of well-typed
 events or one `TraceError` naming the file, the event (`events[7]`) and the field. Times must
 be finite numbers of at most 1e15 seconds (about 30 million years: beyond that their
-differences lose all precision); tool arguments nest at most 100 levels deep. What the events *say* is not checked here — order, unknown
-or reused ids, cycles in dependencies: the timeline and the renderers take any of that.
+differences lose all precision); tool arguments nest at most 100 levels deep. What the
+events *say* is not checked here — order, unknown or reused ids, cycles in dependencies:
+the timeline and the renderers take any of that.
 """
 
 from __future__ import annotations
@@ -153,7 +154,9 @@ def load_trace(path: str | os.PathLike[str]) -> list[ev.Event]:
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("events"), list):
         raise TraceError(f"{path} is not an llmcompiler trace (expected format {FORMAT!r})")
     if data.get("version", VERSION) != VERSION:
-        raise TraceError(f"{path}: trace version {_show(data.get('version'))}, this llmcompiler reads version {VERSION}")
+        raise TraceError(
+            f"{path}: trace version {_show(data.get('version'))}, this llmcompiler reads version {VERSION}"
+        )
     events = []
     for i, item in enumerate(data["events"]):
         try:

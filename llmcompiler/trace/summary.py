@@ -155,9 +155,13 @@ class RunSummary:
         for i, key in enumerate(PHASES):
             seconds = self.phases.get(key, 0.0)
             share = f"{100 * seconds / self.duration:5.1f} %" if self.duration > 0 else ""
-            lines.append((head("time per phase") if i == 0 else pad) + f"{PHASE_NAMES[key]:<{width}}  {seconds:8.3f} s  {share}")
+            lines.append(
+                (head("time per phase") if i == 0 else pad) + f"{PHASE_NAMES[key]:<{width}}  {seconds:8.3f} s  {share}"
+            )
         if self.roles:
-            lines.append(head("model calls") + f"{'role':<8} {'calls':>5} {'input':>8} {'output':>8} {'seconds':>8}  cost")
+            lines.append(
+                head("model calls") + f"{'role':<8} {'calls':>5} {'input':>8} {'output':>8} {'seconds':>8}  cost"
+            )
             for role, stats in self.roles.items():
                 lines.append(
                     pad + f"{role:<8} {stats.calls:>5} {_tokens(stats.input_tokens, stats.estimated):>8}"
@@ -165,7 +169,9 @@ class RunSummary:
                     f" {stats.seconds:>8.3f}  {format_cost(stats.cost)}"
                 )
             lines.append(
-                pad + f"{'total':<8} {sum(r.calls for r in self.roles.values()):>5} {_tokens(self.input_tokens, self.estimated):>8}"
+                pad
+                + f"{'total':<8} {sum(r.calls for r in self.roles.values()):>5} "
+                f"{_tokens(self.input_tokens, self.estimated):>8}"
                 f" {_tokens(self.output_tokens, self.estimated):>8} {'':>8}  {format_cost(self.cost)}"
             )
             if self.estimated:

@@ -65,7 +65,9 @@ class Timeline:
         times = [event.t for event in events]
         bad = next((i for i, t in enumerate(times) if not _finite(t)), None)
         if bad is not None:
-            raise ValueError(f"event {bad} ({type(events[bad]).__name__}) has the time {times[bad]!r}, not a finite number")
+            raise ValueError(
+                f"event {bad} ({type(events[bad]).__name__}) has the time {times[bad]!r}, not a finite number"
+            )
         return cls.from_ledger(fold(events), origin=min(times), end=max(times))
 
     @classmethod

@@ -1,1 +1,4 @@
-"""The hotpotqa benchmark suite (HotpotQA comparison questions: two searches at once, then join); `llmcompiler bench --benchmark_name hotpotqa` loads it."""
+"""The hotpotqa benchmark suite (HotpotQA comparison questions: two searches at once, then join).
+
+`llmcompiler bench --benchmark_name hotpotqa` loads it.
+"""

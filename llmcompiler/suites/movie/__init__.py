@@ -1,1 +1,4 @@
-"""The movie benchmark suite (movie recommendation: eight searches at once, then join); `llmcompiler bench --benchmark_name movie` loads it."""
+"""The movie benchmark suite (movie recommendation: eight searches at once, then join).
+
+`llmcompiler bench --benchmark_name movie` loads it.
+"""

@@ -8,5 +8,6 @@ CONFIGS = {
     "max_replans": 1,
     # Eight searches (four films and four options) and an answer, with a few spare steps.
     "react_max_steps": 12,
-    "description": "Movie recommendation: look up the four films and the four options at once, then pick the closest option.",
+    "description": "Movie recommendation: look up the four films and the four options at once, then pick the "
+    "closest option.",
 }

@@ -1,1 +1,4 @@
-"""The parallelqa benchmark suite (ParallelQA: parallel searches, one math per search, a final math); `llmcompiler bench --benchmark_name parallelqa` loads it."""
+"""The parallelqa benchmark suite (ParallelQA: parallel searches, one math per search, a final math).
+
+`llmcompiler bench --benchmark_name parallelqa` loads it.
+"""

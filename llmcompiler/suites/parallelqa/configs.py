@@ -8,5 +8,6 @@ CONFIGS = {
     "max_replans": 2,
     # Up to five searches, five calculations and a final one, plus the answer and spare steps.
     "react_max_steps": 16,
-    "description": "ParallelQA: search every entity at once, run the independent calculations in parallel, then combine them.",
+    "description": "ParallelQA: search every entity at once, run the independent calculations in parallel, then "
+    "combine them.",
 }
