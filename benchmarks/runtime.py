@@ -28,7 +28,6 @@ import asyncio
 import cProfile
 import gc
 import json
-import math
 import os
 import platform
 import pstats
@@ -57,6 +56,7 @@ from benchmarks._ideal import (  # noqa: E402
 from llmcompiler import LLMCompiler, tool  # noqa: E402
 from llmcompiler._argparse import ArgumentParser, count, nonnegative_seconds, positive_number  # noqa: E402
 from llmcompiler._compat import TaskGroup  # noqa: E402
+from llmcompiler._stats import percentile  # noqa: E402
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, RunResult  # noqa: E402
 from llmcompiler.agents.react import OBSERVATION, ReActAgent  # noqa: E402
 from llmcompiler.llm import ScriptedModel  # noqa: E402
@@ -203,20 +203,17 @@ def compiler_phases(result: RunResult, ideal: Any) -> dict[str, float]:
     return out
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    pos = (len(s) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+def _ms_at(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) in milliseconds; NaN (null in JSON) for no values."""
+    value = percentile(values, q)
+    return float("nan") if value is None else value * 1e3
 
 
 def summary_ms(values: Sequence[float]) -> dict[str, float]:
     return {
         "n": len(values),
-        "p50_ms": percentile(values, 0.5) * 1e3,
-        "p99_ms": percentile(values, 0.99) * 1e3,
+        "p50_ms": _ms_at(values, 50),
+        "p99_ms": _ms_at(values, 99),
         "max_ms": max(values) * 1e3 if values else float("nan"),
     }
 

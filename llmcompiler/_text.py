@@ -14,8 +14,13 @@ def shorten(text: Any, limit: int, *, marker: str = "…", one_line: bool = True
 
     `one_line` first collapses every run of whitespace (newlines included) into one space.
     """
-    flat = " ".join(str(text).split()) if one_line else str(text)
+    flat = one_line_text(text) if one_line else str(text)
     return flat if len(flat) <= limit else flat[: max(limit - len(marker), 0)] + marker
+
+
+def one_line_text(text: Any) -> str:
+    """`text` with every run of whitespace, newlines included, collapsed into one space."""
+    return " ".join(str(text).split())
 
 
 def describe_error(exc: BaseException) -> str:

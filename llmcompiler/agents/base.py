@@ -17,6 +17,7 @@ from typing import Any
 
 from llmcompiler._compat import TaskGroup
 from llmcompiler._compat import timeout as timeout_scope
+from llmcompiler._text import describe_error
 from llmcompiler._validate import positive_int, positive_seconds
 from llmcompiler.exceptions import (
     ConfigurationError,
@@ -277,7 +278,7 @@ class Run:
             self.fail(RunCancelledError("the run was cancelled"), status=RunStatus.CANCELLED)
             raise
         except BaseException as exc:
-            internal = InternalError(f"internal error: {type(exc).__name__}: {exc}")
+            internal = InternalError(f"internal error: {describe_error(exc)}")
             internal.__cause__ = exc
             self.fail(internal)
             raise

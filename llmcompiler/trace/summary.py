@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from llmcompiler._text import one_line_text
 from llmcompiler.llm.pricing import Price, cost
 from llmcompiler.plan.graph import to_mermaid
 from llmcompiler.runtime import events as ev
@@ -136,11 +137,11 @@ class RunSummary:
         def head(name: str) -> str:
             return f"{name:<16}"
 
-        lines = [head("question") + _one_line(self.question)]
+        lines = [head("question") + one_line_text(self.question)]
         if self.error:
-            lines.append(head("error") + _one_line(self.error))
+            lines.append(head("error") + one_line_text(self.error))
         if self.answer or not self.error:
-            lines.append(head("answer") + _one_line(self.answer))
+            lines.append(head("answer") + one_line_text(self.answer))
         if self.cancelled:
             lines.append(pad + "(cancelled)")
         counts = ", ".join(f"{n} {status}" for status, n in self.tasks.items())
@@ -150,7 +151,7 @@ class RunSummary:
         if self.critical_path:
             chain = " -> ".join(f"${i}" for i in self.critical_path)
             lines.append(head("critical path") + f"{chain}, the last one finished at {self.critical_end:.3f} s")
-            lines += [pad + "  " + _one_line(label) for label in self.critical_labels]
+            lines += [pad + "  " + one_line_text(label) for label in self.critical_labels]
         width = max(len(name) for name in PHASE_NAMES.values())
         for i, key in enumerate(PHASES):
             seconds = self.phases.get(key, 0.0)
@@ -291,5 +292,3 @@ def _measure(intervals: Intervals) -> float:
     return sum(end - start for start, end in intervals)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
