@@ -18,6 +18,7 @@ ignores it (no state survives a cell there, which the tools' descriptions say).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,3 +95,52 @@ class CodeExecutor(Protocol):
 def describe_files(paths: Sequence[Path], root: Path | None = None) -> list[str]:
     """`created file: PATH` lines, paths relative to the workspace where they lie in it."""
     return [f"created file: {p.relative_to(root) if root and p.is_relative_to(root) else p}" for p in paths]
+
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
+
+
+def strip_ansi(text: str) -> str:
+    """`text` without terminal escape sequences (colours in tracebacks, cursor moves)."""
+    return _ANSI.sub("", text)
+
+
+class CappedOutput:
+    """A cell's output kept to `limit` characters: its head and its tail, the middle counted.
+
+    Memory stays within about twice the limit however much a cell prints; `text()` marks the
+    cut with `[... N characters cut]`.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(limit, 0)
+        self._head_cap = self.limit - self.limit // 2
+        self._tail_cap = self.limit // 2
+        self._head: list[str] = []
+        self._head_len = 0
+        self._tail = ""
+        self.total = 0  # characters received
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        self.total += len(text)
+        room = self._head_cap - self._head_len
+        if room > 0:
+            self._head.append(text[:room])
+            self._head_len += min(room, len(text))
+            text = text[room:]
+        if text and self._tail_cap:
+            self._tail = (self._tail + text)[-self._tail_cap :]
+
+    @property
+    def cut_chars(self) -> int:
+        return self.total - self._head_len - len(self._tail)
+
+    def text(self) -> str:
+        head = "".join(self._head)
+        cut = self.cut_chars
+        if not cut:
+            return head + self._tail
+        joint = "" if not head or head.endswith("\n") else "\n"
+        return f"{head}{joint}[... {cut:,} characters cut]\n{self._tail}"
