@@ -1,11 +1,12 @@
 """The `llmcompiler` command.
 
     llmcompiler ask "QUESTION" [-v] [--react] [--trace FILE] [--config PATH | --tools module:attribute]
+    llmcompiler ask -q "QUESTION" --file a.csv [--code_backend subprocess]   (the code suite)
     llmcompiler bench --benchmark_name hotpotqa --store results.json   (= run_llm_compiler.py)
     llmcompiler bench runtime [--quick]                                 (= benchmarks/runtime.py)
     llmcompiler evaluate --file results.json [other.json]                (= evaluate_results.py)
     llmcompiler trace FILE [--out DIR]
-    llmcompiler demo
+    llmcompiler demo [--code]
 
 A mistake a user can make (missing key, unknown benchmark, bad config path, unreadable
 trace) prints one line and exits with status 2; `--debug` shows the traceback instead.
@@ -26,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler._argparse import ArgumentParser, nonnegative_count, port, positive_number, positive_seconds
-from llmcompiler.llm.replies import REPLIES_HELP
 from llmcompiler.evaluation.bench import add_model_flags
 from llmcompiler.exceptions import LLMCompilerError
+from llmcompiler.llm.replies import REPLIES_HELP
 
 USAGE = """\
 usage: llmcompiler COMMAND [options]
@@ -40,6 +41,7 @@ commands:
   evaluate         score result files (the flags of evaluate_results.py)
   trace FILE       render a saved trace: timeline PNG + HTML, Mermaid plan, summary
   demo             an offline demo: LLMCompiler and ReAct side by side, no key needed
+  demo --code      an offline demo of the code interpreter: scripted models, real code
 
 `llmcompiler COMMAND --help` shows a command's options."""
 
@@ -104,7 +106,9 @@ def _ask_parser() -> argparse.ArgumentParser:
     tools.add_argument("--config", help="a tool suite folder or module (default: the general suite, search and math)")
     tools.add_argument("--tools", help="module:attribute naming a list of tools (functions, Tools, langchain tools)")
     p.add_argument(
-        "--model_type", default="openai", help="openai | azure | vllm | friendli | langchain | scripted (with --replies FILE)"
+        "--model_type",
+        default="openai",
+        help="openai | azure | vllm | friendli | langchain | scripted (with --replies FILE)",
     )
     p.add_argument("--model_name", default=None, help="model (default: the suite's default_model)")
     p.add_argument("--replies", metavar="FILE", default=None, help=REPLIES_HELP)
@@ -120,20 +124,78 @@ def _ask_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show the live view of the run")
     p.add_argument("--trace", metavar="FILE", help="save the run's events as JSON (render with `llmcompiler trace`)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    _add_code_flags(p)
     return p
 
 
-def _question(options: argparse.Namespace) -> str:
+def _add_code_flags(p: argparse.ArgumentParser, *, files: bool = True) -> None:
+    title = "code interpreter" + (" (any of these without --config/--tools selects the code suite)" if files else "")
+    code = p.add_argument_group(title)
+    if files:
+        code.add_argument(
+            "--file",
+            dest="files",
+            action="append",
+            default=[],
+            metavar="PATH",
+            help="copy a file into the workspace and tell the planner about it (repeatable)",
+        )
+    code.add_argument(
+        "--code_backend",
+        choices=("jupyter", "subprocess"),
+        default=None,
+        help="jupyter: a kernel per session, state kept between cells (default; needs llmcompiler[code]); "
+        "subprocess: a fresh Python per cell",
+    )
+    code.add_argument(
+        "--code_timeout", type=positive_seconds, default=None, metavar="SECONDS", help="seconds a cell may run (60)"
+    )
+    code.add_argument("--python_interpreter", metavar="PATH", default=None, help="the Python that runs the code")
+    code.add_argument(
+        "--workspace", metavar="DIR", default=None, help="the folder the code runs in (default: a new temporary one)"
+    )
+
+
+def _wants_code(options: argparse.Namespace) -> bool:
+    flags = (options.code_backend, options.code_timeout, options.python_interpreter, options.workspace)
+    return bool(getattr(options, "files", None)) or any(flag is not None for flag in flags)
+
+
+def _interpreter_config(options: argparse.Namespace) -> Any:
+    from llmcompiler.interpreter.executor import InterpreterConfig
+
+    settings: dict[str, Any] = {"backend": options.code_backend or "jupyter"}
+    if options.code_timeout is not None:
+        settings["timeout"] = options.code_timeout
+    if options.python_interpreter is not None:
+        settings["python_interpreter"] = options.python_interpreter
+    return InterpreterConfig(**settings)
+
+
+def _check_files(paths: Sequence[str]) -> None:
+    """Every --file exists and is a file, before anything starts (no empty workspace left behind)."""
+    from llmcompiler.exceptions import WorkspaceError
+
+    for name in paths:
+        path = Path(name).expanduser()
+        if not path.exists():
+            raise WorkspaceError(f"--file {name}: no such file")
+        if not path.is_file():
+            raise WorkspaceError(f"--file {name}: not a file")
+
+
+def _question(options: argparse.Namespace) -> tuple[str, str | None]:
+    """The question (piped input appended as its context) and the piped input itself."""
     from llmcompiler.exceptions import ConfigurationError
 
     question = options.question_option or options.question
     piped = sys.stdin.read() if _stdin_is_piped() else None
     if question and piped and piped.strip():
-        return f"{question}\n\nContext:\n{piped.strip()}"
+        return f"{question}\n\nContext:\n{piped.strip()}", piped
     question = question or (piped or "").strip()
     if not question:
         raise ConfigurationError('no question: llmcompiler ask "QUESTION" (or -q, or pipe it in)')
-    return question
+    return question, None
 
 
 def _stdin_is_piped() -> bool:
@@ -148,12 +210,15 @@ def _stdin_is_piped() -> bool:
 
 
 def _ask(options: argparse.Namespace) -> int:
-    question = _question(options)
+    question, piped = _question(options)
+    _check_files(options.files)
     events: list[Any] = []  # everything the run emitted, kept here so that Ctrl-C cannot lose it
+    workspace: list[Path] = []  # the code's folder, once there is one
     try:
-        return asyncio.run(_ask_async(options, question, events))
+        return asyncio.run(_ask_async(options, question, piped, events, workspace))
     except KeyboardInterrupt:
-        print(_interrupted_ask(options, events), file=sys.stderr)
+        kept = f"; the workspace is kept at {workspace[0]}" if workspace else ""
+        print(_interrupted_ask(options, events) + kept, file=sys.stderr)
         return 130
 
 
@@ -171,11 +236,14 @@ def _interrupted_ask(options: argparse.Namespace, events: list[Any]) -> str:
     return f"interrupted; wrote the trace of what finished to {options.trace}"
 
 
-async def _ask_async(options: argparse.Namespace, question: str, events: list[Any]) -> int:
+async def _ask_async(
+    options: argparse.Namespace, question: str, piped: str | None, events: list[Any], workspace: list[Path]
+) -> int:
     from llmcompiler.evaluation.suite import ModelPool, SuiteContext, load_suite
     from llmcompiler.llm.replies import scripted_models
 
-    suite = load_suite(options.config or "llmcompiler.suites.general")
+    default = "llmcompiler.suites.code" if _wants_code(options) and not options.tools else "llmcompiler.suites.general"
+    suite = load_suite(options.config or default)
     scripted = scripted_models(options.model_type, options.replies, react=options.react, name=options.model_name)
     if scripted is not None:
         models: Any = scripted
@@ -193,9 +261,19 @@ async def _ask_async(options: argparse.Namespace, question: str, events: list[An
         )
     planner = models.first()
     wikipedia_url = options.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL")
-    context = SuiteContext(model=scripted.tools_model() if scripted is not None else planner, wikipedia_url=wikipedia_url)
-    try:
+    context = SuiteContext(
+        model=scripted.tools_model() if scripted is not None else planner,
+        wikipedia_url=wikipedia_url,
+        interpreter_config=_interpreter_config(options),
+        workspace=options.workspace,
+    )
+    interpreter: Any = None
+    try:  # the context's close stops every kernel, on Ctrl-C too
         tools = _load_tools(options.tools) if options.tools else suite.tools(context)
+        if context.has_interpreter or options.files:
+            interpreter = context.interpreter()
+            workspace.append(interpreter.root)
+            question = _with_files(question, interpreter, options.files, piped)
         agent = suite.build_agent(
             tools,
             models,
@@ -226,11 +304,32 @@ async def _ask_async(options: argparse.Namespace, question: str, events: list[An
         from llmcompiler.trace import save_trace
 
         save_trace(result.events, options.trace)
+    if result.error is None:
+        print(result.answer)
+    if interpreter is not None:
+        _print_files(interpreter)
     if result.error is not None:
         print(f"error: {result.error}", file=sys.stderr)
         return 1
-    print(result.answer)
     return 0
+
+
+def _with_files(question: str, interpreter: Any, files: Sequence[str], piped: str | None) -> str:
+    """Put the files into the workspace and tell the planner what it holds."""
+    interpreter.add_files(files)
+    if piped is not None and piped.strip():
+        interpreter.add_text("stdin.txt", piped)
+    listing = interpreter.describe()
+    if listing == "(empty)":
+        return question
+    return f"{question}\n\nFiles in the workspace (the code's working directory):\n{listing}"
+
+
+def _print_files(interpreter: Any) -> None:
+    """`created file: PATH` (absolute) for every file the run's code made, then the folder."""
+    for path in interpreter.created_files():
+        print(f"created file: {path}")
+    print(f"workspace: {interpreter.root}")
 
 
 def _load_tools(spec: str) -> list[Any]:
@@ -243,7 +342,9 @@ def _load_tools(spec: str) -> list[Any]:
     try:
         module = import_user_module(module_name)
     except Exception as exc:  # the user's module: anything may go wrong in it
-        raise ConfigurationError(f"--tools {spec}: importing {module_name} failed: {type(exc).__name__}: {exc}") from exc
+        raise ConfigurationError(
+            f"--tools {spec}: importing {module_name} failed: {type(exc).__name__}: {exc}"
+        ) from exc
     try:
         target = getattr(module, attribute)
     except AttributeError:
@@ -291,8 +392,10 @@ def _trace(options: argparse.Namespace) -> int:
     if not options.no_png:
         from llmcompiler.trace import gantt_png
 
-        written.append(gantt_png(timeline, out / f"{stem}.png", title=summary.question.splitlines()[0][:90] if summary.question else None))
-    written.append(write_html(timeline, out / f"{stem}.html", title=summary.question or None, mermaid=mermaid, summary=summary))
+        title = summary.question.splitlines()[0][:90] if summary.question else None
+        written.append(gantt_png(timeline, out / f"{stem}.png", title=title))
+    html = out / f"{stem}.html"
+    written.append(write_html(timeline, html, title=summary.question or None, mermaid=mermaid, summary=summary))
     mermaid_path = out / f"{stem}.mmd"
     mermaid_path.write_text(mermaid + "\n", encoding="utf-8")
     written.append(mermaid_path)
@@ -311,24 +414,58 @@ def _trace(options: argparse.Namespace) -> int:
 def _demo_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="llmcompiler demo", description="Offline demo with simulated models: LLMCompiler vs ReAct.")
     p.add_argument("--out", default="llmcompiler-demo", help="folder for the timelines and traces")
-    p.add_argument("--speed", type=positive_number, default=1.0, help="run the simulated models and tools this many times faster")
+    p.add_argument(
+        "--speed", type=positive_number, default=1.0, help="run the simulated models and tools this many times faster"
+    )
     p.add_argument("--plain", action="store_true", help="plain lines instead of the live view")
+    p.add_argument(
+        "--code",
+        action="store_true",
+        help="the code interpreter instead: scripted models write real code that runs (sha256, a CSV's average, "
+        "an image converted, a chart)",
+    )
     p.add_argument("--debug", action="store_true")
+    _add_code_flags(p, files=False)
     return p
 
 
 def _demo(options: argparse.Namespace) -> int:
+    if options.code:
+        return _demo_code(options)
     from llmcompiler.demo import format_demo, interrupted_demo, run_demo
 
     saved: list[Path] = []
     live = False if options.plain else None
     try:
-        result = asyncio.run(run_demo(out_dir=Path(options.out), speed=options.speed, stream=sys.stdout, live=live, saved=saved))
+        result = asyncio.run(
+            run_demo(out_dir=Path(options.out), speed=options.speed, stream=sys.stdout, live=live, saved=saved)
+        )
     except KeyboardInterrupt:
         print(interrupted_demo(saved), file=sys.stderr)
         return 130
     print(format_demo(result))
     return 0
+
+
+def _demo_code(options: argparse.Namespace) -> int:
+    from llmcompiler.demo_code import run_code_demo
+
+    workspace: list[Path] = []
+    try:
+        report = asyncio.run(
+            run_code_demo(
+                config=_interpreter_config(options),
+                workspace=options.workspace,
+                speed=options.speed,
+                stream=sys.stdout,
+                started=workspace,
+            )
+        )
+    except KeyboardInterrupt:
+        kept = f"; the workspace is kept at {workspace[0]}" if workspace else ""
+        print(f"interrupted; every kernel was shut down{kept}", file=sys.stderr)
+        return 130
+    return 0 if report.ok else 1
 
 
 # -- bench runtime ---------------------------------------------------------------------------
@@ -338,7 +475,10 @@ def _bench_runtime(argv: list[str]) -> int:
     folder = _repo_dir("benchmarks")
     script = folder / "runtime.py" if folder else None
     if script is None or not script.exists():
-        print("error: `bench runtime` needs a source checkout (benchmarks/runtime.py); run it from the project root", file=sys.stderr)
+        print(
+            "error: `bench runtime` needs a source checkout (benchmarks/runtime.py); run it from the project root",
+            file=sys.stderr,
+        )
         return 2
     spec = importlib.util.spec_from_file_location("_llmcompiler_runtime_benchmark", script)
     assert spec is not None and spec.loader is not None

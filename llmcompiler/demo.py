@@ -141,7 +141,7 @@ def _math_model_reply(messages: list[Message]) -> str:
     return f"```text\n{expression}\n```"
 
 
-def _model(replies: Sequence[object], name: str, speed: float) -> ScriptedModel:
+def _model(replies: Sequence[str], name: str, speed: float) -> ScriptedModel:
     return ScriptedModel(list(replies), ttft=TTFT / speed, tokens_per_second=TOKENS_PER_SECOND * speed, name=name)
 
 
@@ -275,7 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     saved: list[Path] = []
     try:
-        result = asyncio.run(run_demo(out_dir=args.out_dir, speed=args.speed, live=False if args.plain else None, saved=saved))
+        live = False if args.plain else None
+        result = asyncio.run(run_demo(out_dir=args.out_dir, speed=args.speed, live=live, saved=saved))
     except KeyboardInterrupt:
         print(interrupted_demo(saved), file=sys.stderr)
         return 130
