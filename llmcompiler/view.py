@@ -158,28 +158,42 @@ class DecisionRow:
 
 @dataclass
 class RunState:
-    """Everything a view shows. What happened is the run's ledger (`runtime.ledger`), fed
-    by `apply`; kept here is only the view's own: its rows in display order and the
-    progress of the model call now streaming."""
+    """Everything a view shows. What happened, the model call under way included, is the
+    run's ledger (`runtime.ledger`), fed by `apply`; kept here is only the view's own: its
+    rows in display order and its clock."""
 
-    agent: str | None = None  # "llmcompiler" or "react", from RunStarted (or given)
+    expected_agent: str | None = None  # what the caller said, until RunStarted says
     ledger: Ledger = field(default_factory=Ledger)
     t0: float | None = None
     now: float = 0.0  # the latest event's time: the view's clock
-    round: int = 0  # the planner's round, or ReAct's step
-    model_busy: str | None = None  # "planner", "joiner" or None
-    planner_tokens: int = 0  # chunks streamed in this round (exact count once reported)
-    planner_estimated: bool = False  # the reported count is our estimate: the server sent none
-    planner_seconds: float | None = None
-    joiner_tokens: int = 0
-    joiner_estimated: bool = False
-    tasks_in_round: int = 0
     rows: list[TaskRow | Separator | DecisionRow] = field(default_factory=list)
     latest: dict[int, TaskRow] = field(default_factory=dict)  # a reused id: the latest row
 
     @property
+    def agent(self) -> str:
+        if self.ledger.started is None and self.expected_agent is not None:
+            return self.expected_agent
+        return self.ledger.agent
+
+    @property
     def react(self) -> bool:
         return self.agent == "react"
+
+    @property
+    def round(self) -> int:
+        return self.ledger.round
+
+    @property
+    def model_busy(self) -> str | None:
+        return self.ledger.streaming
+
+    @property
+    def tasks_in_round(self) -> int:
+        return self.ledger.progress["planner"].tasks
+
+    @property
+    def joiner_tokens(self) -> int:
+        return self.ledger.progress["joiner"].tokens
 
     @property
     def question(self) -> str:
@@ -230,38 +244,14 @@ class RunState:
         return [r for r in self.rows if isinstance(r, TaskRow)]
 
     def apply(self, event: ev.Event) -> None:
+        """Fold `event` into the ledger, then add the rows it shows, in display order."""
         ledger = self.ledger
         ledger.apply(event)
-        if self.t0 is None:
+        if self.t0 is None or isinstance(event, ev.RunStarted):
             self.t0 = event.t
         self.now = max(self.now, event.t)
-        if isinstance(event, ev.RunStarted):
-            self.agent = ledger.agent
-            self.t0 = event.t
-        elif isinstance(event, (ev.PlannerStarted, ev.StepStarted)):
-            self.round = event.round if isinstance(event, ev.PlannerStarted) else event.step
-            self.model_busy = "planner"
-            self.planner_tokens = 0
-            self.planner_estimated = False
-            self.planner_seconds = None
-            self.tasks_in_round = 0
-        elif isinstance(event, (ev.PlannerToken, ev.StepToken)):
-            self.planner_tokens += 1
-        elif isinstance(event, ev.ModelCall):
-            if self.agent is None and event.role in ("planner", "joiner", "react"):
-                self.agent = "react" if event.role == "react" else "llmcompiler"  # events without RunStarted
-            if event.role in ("planner", "react") and event.usage.output_tokens:
-                self.planner_tokens = event.usage.output_tokens
-                self.planner_estimated = event.usage.estimated
-            if event.role == "joiner" and event.usage.output_tokens:
-                self.joiner_tokens = event.usage.output_tokens
-                self.joiner_estimated = event.usage.estimated
-        elif isinstance(event, ev.PlannerFinished):
-            self.model_busy = None
-        elif isinstance(event, ev.StepFinished):
-            self.model_busy = None
-            if event.answer is not None:
-                self.rows.append(DecisionRow(event.step, "finish", event.thought, event.answer))
+        if isinstance(event, ev.StepFinished) and event.answer is not None:
+            self.rows.append(DecisionRow(event.step, "finish", event.thought, event.answer))
         elif isinstance(event, ev.TaskParsed):
             task = event.task
             if task.is_join or not ledger.parsed or ledger.parsed[-1].task is not task:
@@ -270,20 +260,10 @@ class RunState:
             row = TaskRow(ledger.parsed[-1], call)
             self.rows.append(row)
             self.latest[task.idx] = row
-            self.tasks_in_round += 1
-        elif isinstance(event, ev.JoinerStarted):
-            self.model_busy = "joiner"
-            self.joiner_tokens = 0
-            self.joiner_estimated = False
-        elif isinstance(event, ev.JoinerToken):
-            self.joiner_tokens += 1
         elif isinstance(event, ev.JoinerFinished):
-            self.model_busy = None
             self.rows.append(DecisionRow(event.round, event.action, event.thought, event.content, event.forced))
         elif isinstance(event, ev.Replan):
             self.rows.append(Separator(event.round, event.reason))
-        elif isinstance(event, ev.RunFinished):
-            self.model_busy = None
 
     def round_word(self) -> str:
         return "step" if self.react else "plan"
@@ -291,11 +271,11 @@ class RunState:
     @property
     def planner_count(self) -> str:
         """The round's token count as shown: "~" marks our estimate."""
-        return f"{'~' if self.planner_estimated else ''}{self.planner_tokens}"
+        return self.ledger.progress["planner"].count
 
     @property
     def joiner_count(self) -> str:
-        return f"{'~' if self.joiner_estimated else ''}{self.joiner_tokens}"
+        return self.ledger.progress["joiner"].count
 
     def totals_text(self) -> str:
         calls = f"{self.model_calls} model call{'s' if self.model_calls != 1 else ''}"
@@ -317,7 +297,7 @@ class View:
 
     def __init__(self, *, title: str = "", agent: Any = None) -> None:
         self.title = title
-        self.state = RunState(agent=_agent_kind(agent))
+        self.state = RunState(expected_agent=_agent_kind(agent))
         self.error: BaseException | None = None
 
     def __call__(self, event: ev.Event) -> None:

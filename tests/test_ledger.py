@@ -272,3 +272,26 @@ async def test_phase_times_of_a_replanned_run_are_the_event_times_of_each_round(
         expected[f"round_{r}_join_started"] = at(ev.JoinerStarted, r)
         expected[f"round_{r}_join_done"] = at(ev.JoinerFinished, r)
     assert phase_times(result) == expected
+
+
+async def test_the_ledger_follows_the_model_call_under_way_for_live_displays():
+    plan = "1. double(1)\n2. double(2)\n3. join()<END_OF_PLAN>"
+    agent = LLMCompiler(tools=[double], planner=ScriptedModel([plan]), joiner=ScriptedModel([finish("6")]))
+    ledger = Ledger()
+    seen: list[tuple[str, str | None, int]] = []
+
+    def watch(event: ev.Event) -> None:
+        ledger.apply(event)
+        seen.append((type(event).__name__, ledger.streaming, ledger.progress["planner"].tokens))
+
+    result = await agent.ainvoke("q", on_event=watch)
+    assert result.answer == "6"
+    started = next(i for i, s in enumerate(seen) if s[0] == "PlannerStarted")
+    finished = next(i for i, s in enumerate(seen) if s[0] == "PlannerFinished")
+    assert all(s[1] == "planner" for s in seen[started:finished])
+    tokens = [s[2] for s in seen[started:finished] if s[0] == "PlannerToken"]
+    assert tokens == list(range(1, len(tokens) + 1)) and tokens  # one more per chunk streamed
+    assert any(s[1] == "joiner" for s in seen) and ledger.streaming is None
+    assert (ledger.round, ledger.progress["planner"].tasks) == (1, 2)
+    planner_call = next(c for c in ledger.model_calls if c.role == "planner")
+    assert ledger.progress["planner"].tokens == planner_call.usage.output_tokens  # the reported count wins

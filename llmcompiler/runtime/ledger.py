@@ -32,6 +32,21 @@ assignments; nothing is sorted or copied on the way):
     replans    [Replan]
     answer, error, status, exception   from RunFinished (status RUNNING until then)
 
+What a live display shows of the model call under way (the view, the web UI):
+
+    round      int             the round being planned or last planned (ReAct: the step)
+    streaming  "planner" | "joiner" | None
+                               from PlannerStarted/StepStarted (planner: ReAct's model too)
+                               or JoinerStarted to its *Finished; None between and after
+    progress   role -> CallProgress   per "planner"/"joiner": chunks streamed by the call
+                               of that role now under way or last made (reset when one
+                               starts), replaced by the reported output tokens of its
+                               ModelCall (`estimated` when the server sent no usage);
+                               `tasks` counts the round's parsed tasks (planner only)
+
+A trace with no RunStarted (older versions) names its agent from its model calls: a
+"react" call means ReAct.
+
 A trace saved by an older version has no `RunFinished.status`; it is then read from
 `cancelled` and `error` (never from the message's text): cancelled, failed or answered.
 """
@@ -71,6 +86,20 @@ class RunStatus(str, enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     TIMED_OUT = "timed_out"
+
+
+@dataclass(slots=True)
+class CallProgress:
+    """The current (or last) call of one model role, as a live display shows it."""
+
+    tokens: int = 0
+    estimated: bool = False
+    tasks: int = 0  # tasks parsed in the planner's round
+
+    @property
+    def count(self) -> str:
+        """The token count as shown: "~" marks our estimate."""
+        return f"{'~' if self.estimated else ''}{self.tokens}"
 
 
 @dataclass(eq=False, slots=True)  # slots: 10,000s of them per run, read on every event
@@ -144,6 +173,9 @@ class Ledger:
         self.error: str | None = None
         self.status = RunStatus.RUNNING
         self.exception: LLMCompilerError | None = None
+        self.round = 0
+        self.streaming: str | None = None
+        self.progress = {"planner": CallProgress(), "joiner": CallProgress()}
 
     def apply(self, event: ev.Event) -> None:
         handler = FOLD.get(type(event))
@@ -185,23 +217,49 @@ class Ledger:
 
     def _planner_started(self, e: ev.PlannerStarted) -> None:
         self.planner_started += 1
+        self._call_started("planner", e.round)
+
+    def _step_started(self, e: ev.StepStarted) -> None:
+        self.planner_started += 1
+        self._call_started("planner", e.step)
+
+    def _call_started(self, role: str, round: int | None = None) -> None:
+        self.streaming = role
+        self.progress[role] = CallProgress()
+        if round is not None:
+            self.round = round
+
+    def _planner_token(self, e: ev.Event) -> None:
+        self.progress["planner"].tokens += 1
+
+    def _joiner_token(self, e: ev.JoinerToken) -> None:
+        self.progress["joiner"].tokens += 1
 
     def _planner_finished(self, e: ev.PlannerFinished) -> None:
         self.plans.append(e.text)
         self.plan_done[e.round] = e.t
+        self.streaming = None
 
     def _step_finished(self, e: ev.StepFinished) -> None:
         self.plans.append(e.text)
         self.plan_done[e.step] = e.t
         self.steps.append(e)
+        self.streaming = None
 
     def _joiner_started(self, e: ev.JoinerStarted) -> None:
         self.join_started[e.round] = e.t
+        self._call_started("joiner")
 
     def _model_call(self, e: ev.ModelCall) -> None:
         self.model_calls.append(e)
         before = self.usage.get(e.role)
         self.usage[e.role] = e.usage if before is None else before + e.usage
+        if self.started is None and e.role == "react":
+            self.agent = "react"  # a trace from before RunStarted named the agent
+        role = "planner" if e.role in ("planner", "react") else e.role
+        progress = self.progress.get(role)
+        if progress is not None and e.usage.output_tokens:
+            progress.tokens, progress.estimated = e.usage.output_tokens, e.usage.estimated
 
     def _task_parsed(self, e: ev.TaskParsed) -> None:
         task = e.task
@@ -210,6 +268,7 @@ class Ledger:
             return
         record = TaskRecord(task, e.round, parsed_at=e.t)
         self.parsed.append(record)
+        self.progress["planner"].tasks += 1
         if task.idx in self.tasks and task.error is not None:
             self._pending[task.idx] = record
         else:
@@ -264,6 +323,7 @@ class Ledger:
         record.finished_at = e.t
 
     def _joiner_finished(self, e: ev.JoinerFinished) -> None:
+        self.streaming = None
         self.decisions.append(e)
 
     def _replan(self, e: ev.Replan) -> None:
@@ -271,6 +331,7 @@ class Ledger:
 
     def _run_finished(self, e: ev.RunFinished) -> None:
         self.finished = e.t
+        self.streaming = None
         self.answer, self.error, self.exception = e.answer, e.error, e.exception
         if e.status:
             self.status = RunStatus(e.status)
@@ -286,7 +347,10 @@ FOLD: dict[type, Callable[[Ledger, Any], None]] = {
     ev.RunStarted: Ledger._run_started,
     ev.PlannerStarted: Ledger._planner_started,
     ev.PlannerFinished: Ledger._planner_finished,
-    ev.StepStarted: Ledger._planner_started,
+    ev.StepStarted: Ledger._step_started,
+    ev.PlannerToken: Ledger._planner_token,
+    ev.StepToken: Ledger._planner_token,
+    ev.JoinerToken: Ledger._joiner_token,
     ev.StepFinished: Ledger._step_finished,
     ev.ModelCall: Ledger._model_call,
     ev.TaskParsed: Ledger._task_parsed,
