@@ -118,7 +118,7 @@ class TaskRow:
 
     @property
     def attempt(self) -> int:
-        return self.record.retry + 1 if self.record.retry else 1
+        return self.record.retry or 1  # TaskRetrying announces the attempt about to start
 
     @property
     def result(self) -> str:
@@ -399,7 +399,8 @@ class PlainView(View):
         if isinstance(event, ev.TaskStarted):
             return f"${event.idx} started" + (f" (attempt {event.attempt})" if event.attempt > 1 else "")
         if isinstance(event, ev.TaskRetrying):
-            return f"${event.idx} attempt {event.attempt} failed, retrying: {shorten(event.error)}"
+            failed = event.attempt - 1  # the event names the attempt about to start
+            return f"${event.idx} attempt {failed} failed, retrying (attempt {event.attempt}): {shorten(event.error)}"
         if isinstance(event, ev.TaskFinished):
             return f"${event.idx} done{self._took(event.idx)}: {shorten(event.observation)}"
         if isinstance(event, ev.TaskFailed):

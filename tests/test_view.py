@@ -267,3 +267,32 @@ def test_make_view_chooses_by_terminal():
 def test_shorten():
     assert shorten("a\n  b") == "a b"
     assert shorten("x" * 100, 10) == "x" * 9 + "…"
+
+
+async def test_a_retry_names_the_attempt_that_failed_and_the_one_that_runs():
+    failures = iter(["first", "second"])
+
+    @tool(retries=3)
+    async def flaky(x: int) -> int:
+        """Fails twice, then works."""
+        reason = next(failures, None)
+        if reason is not None:
+            raise RuntimeError(reason)
+        return x
+
+    planner = ScriptedModel(["1. flaky(1)\n2. join()<END_OF_PLAN>"])
+    joiner = ScriptedModel(["Thought: ok.\nAction: Finish(1)"])
+    out = io.StringIO()
+    states: list[int] = []
+    with make_view(stream=out, live=False) as view:
+
+        def watch(event: ev.Event) -> None:
+            view(event)
+            if isinstance(event, ev.TaskRetrying):
+                states.append(view.state.tasks[0].attempt)
+
+        await LLMCompiler(tools=[flaky], planner=planner, joiner=joiner).ainvoke("q", on_event=watch)
+    text = out.getvalue()
+    assert "$1 attempt 1 failed, retrying (attempt 2): ERROR: RuntimeError: first" in text
+    assert "$1 attempt 2 failed, retrying (attempt 3): ERROR: RuntimeError: second" in text
+    assert states == [2, 3]  # the table's row shows the attempt now running
