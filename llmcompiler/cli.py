@@ -458,6 +458,7 @@ def _demo_code(options: argparse.Namespace) -> int:
                 workspace=options.workspace,
                 speed=options.speed,
                 stream=sys.stdout,
+                live=False if options.plain else None,
                 started=workspace,
             )
         )
