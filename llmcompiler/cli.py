@@ -272,6 +272,7 @@ async def _ask_async(
         tools = _load_tools(options.tools) if options.tools else suite.tools(context)
         if context.has_interpreter or options.files:
             interpreter = context.interpreter()
+            interpreter.start()  # the kernels warm up while the planner writes
             workspace.append(interpreter.root)
             question = _with_files(question, interpreter, options.files, piped)
         agent = suite.build_agent(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import re
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +59,12 @@ class Interpreter:
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
         from llmcompiler.interpreter import make_executor  # the package imports this module's siblings
 
-        self.executor: CodeExecutor = make_executor(self.config, self.workspace)
+        try:
+            self.executor: CodeExecutor = make_executor(self.config, self.workspace)
+        except BaseException:
+            if workspace is None:  # the temporary folder made for us: nothing may be left of it
+                shutil.rmtree(self.workspace.root, ignore_errors=True)
+            raise
         # what the folder held before any code ran: created files are the ones that differ
         self._baseline: Snapshot = self.workspace.snapshot()
         self._closed = False
@@ -66,6 +72,12 @@ class Interpreter:
     @property
     def root(self) -> Path:
         return self.workspace.root
+
+    def start(self) -> None:
+        """Start the backend's warm kernels now (in the background), if it keeps any."""
+        start = getattr(self.executor, "start", None)
+        if callable(start):
+            start()
 
     def add_files(self, paths: Iterable[str | Path]) -> list[Path]:
         """Copy files into the workspace (under their base names); their paths there."""
@@ -204,8 +216,8 @@ You write Python code for one task. The code runs {where}; its working directory
 workspace folder, which holds the files listed below. Read input files from there and save \
 every file you create there (plain relative names such as "chart.png"). There is no user to \
 ask: input() does not work. Print the result the task asks for, in a short form a reader can \
-use (with a label, e.g. "Average: 3.5"). Plot with matplotlib (backend Agg) and savefig; \
-never show(). Reply with the whole program in one ```python block and nothing else.
+use (with a label, e.g. "Average: 3.5"). Plot with matplotlib: savefig, then plt.close() (a \
+figure left open is saved as an extra image); never show(). Reply with the whole program in one ```python block and nothing else.
 
 Files in the workspace:
 {files}"""
