@@ -205,10 +205,17 @@ async def test_aclose_leaves_no_kernel_or_child_alive(tmp_path: Path) -> None:
     pid_file = tmp_path / "child.pid"
     code = f"import subprocess\nchild = subprocess.Popen(['sleep', '60'])\nopen({str(pid_file)!r}, 'w').write(str(child.pid))"
     assert (await executor.run(code, session="s")).ok
+    marker = tmp_path / "sleeping.start"
+    sleeping = asyncio.ensure_future(
+        executor.run(f"import time\nopen({str(marker)!r}, 'w').write('go')\ntime.sleep(60)", session="t")
+    )
+    await wait_for_file(marker)
     pids = [p for p in (*executor.kernel_pids.values(), *executor.warm_pids) if p is not None]
     child = int(pid_file.read_text())
-    assert len(pids) >= 1 and all(alive(p) for p in pids)
+    assert len(pids) >= 2 and all(alive(p) for p in pids)
     await executor.aclose()
+    stopped = await sleeping
+    assert stopped.status is CellStatus.DIED and "shut down" in (stopped.error or "")
     for pid in [*pids, child]:
         for _ in range(250):  # an orphaned child is reaped by init, not by us
             if not alive(pid):

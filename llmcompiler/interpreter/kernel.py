@@ -98,6 +98,7 @@ class _Kernel:
     client: Any
     pid: int | None
     log: BinaryIO
+    closing: bool = False
 
     async def alive(self) -> bool:
         return bool(await self.manager.is_alive())
@@ -108,6 +109,7 @@ class _Kernel:
 
     async def shutdown(self) -> None:
         """Kill the kernel's process group and free its channels and connection file."""
+        self.closing = True
         try:
             self.client.stop_channels()
             await self.manager.shutdown_kernel(now=True)
@@ -140,6 +142,7 @@ class JupyterExecutor:
         self._env = scrubbed_environ(mpl_backend=JUPYTER_MPL_BACKEND)
         self._preexec = limit_resources(config)
         self._pool: collections.deque[asyncio.Task[_Kernel]] = collections.deque()
+        self._claimed: set[asyncio.Task[_Kernel]] = set()  # taken from the pool, still starting
         self._sessions: dict[str, _Kernel] = {}
         self._lost: dict[str, str] = {}  # session -> why its kernel was replaced
         self._locks: dict[str, asyncio.Lock] = {}
@@ -178,6 +181,10 @@ class JupyterExecutor:
         limit = self.config.timeout if timeout is None else timeout
         async with self._locks.setdefault(session, asyncio.Lock()):
             kernel = await self._kernel_for(session)
+            if kernel is None:
+                return CellResult(
+                    status=CellStatus.DIED, output="", error="the interpreter was shut down before the cell ran"
+                )
             note = self._lost.pop(session, None)
             result = await self._execute(kernel, session, code, limit)
         return dataclasses.replace(result, output=f"[{note}]\n{result.output}") if note else result
@@ -190,7 +197,7 @@ class JupyterExecutor:
 
     async def aclose(self) -> None:
         self._closed = True
-        starting = list(self._pool)
+        starting = [*self._pool, *self._claimed]
         self._pool.clear()
         for task in starting:
             task.cancel()
@@ -201,7 +208,8 @@ class JupyterExecutor:
                 kernels.append(outcome)
         await asyncio.gather(*(kernel.shutdown() for kernel in kernels), return_exceptions=True)
 
-    async def _kernel_for(self, session: str) -> _Kernel:
+    async def _kernel_for(self, session: str) -> _Kernel | None:
+        """The session's kernel, or a warm one from the pool; None when the executor closed meanwhile."""
         kernel = self._sessions.get(session)
         if kernel is not None and await kernel.alive():
             return kernel
@@ -210,15 +218,22 @@ class JupyterExecutor:
             await kernel.shutdown()
             self._lost.setdefault(session, "a new kernel: the earlier one had died, its variables and imports are gone")
         self.start()
-        task = self._pool.popleft()
+        task = self._pool.popleft() if self._pool else asyncio.ensure_future(self._start_kernel())
         self.start()  # refill while this one finishes starting
-        # shielded: a cancelled run must not cancel a start the pool would then leak
+        self._claimed.add(task)
         try:
+            # shielded: a cancelled run must not cancel a start that another session can use
             kernel = await asyncio.shield(task)
         except asyncio.CancelledError:
-            if not task.done():
-                self._pool.appendleft(task)
+            if self._closed and task.cancelled():
+                return None
+            self._pool.appendleft(task)
             raise
+        finally:
+            self._claimed.discard(task)
+        if self._closed:
+            await kernel.shutdown()
+            return None
         self._sessions[session] = kernel
         return kernel
 
@@ -327,6 +342,12 @@ class JupyterExecutor:
                     cell.died = True
                     return False
                 continue
+            except asyncio.CancelledError:
+                # closing the channels (aclose, release) cancels the pending poll, not this task
+                if kernel.closing and not _cancelling():
+                    cell.died = True
+                    return False
+                raise
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             self._fold(message, cell, number)
@@ -408,6 +429,13 @@ class JupyterExecutor:
         self._lost[session] = note
         if kernel is not None:
             await kernel.shutdown()
+
+
+def _cancelling() -> bool:
+    """Whether the current task itself is being cancelled (unknowable before 3.11: assume not)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return bool(cancelling()) if cancelling is not None else False
 
 
 def _tail(path: Path, lines: int = 5) -> str:
