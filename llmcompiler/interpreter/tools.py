@@ -217,7 +217,8 @@ workspace folder, which holds the files listed below. Read input files from ther
 every file you create there (plain relative names such as "chart.png"). There is no user to \
 ask: input() does not work. Print the result the task asks for, in a short form a reader can \
 use (with a label, e.g. "Average: 3.5"). Plot with matplotlib: savefig, then plt.close() (a \
-figure left open is saved as an extra image); never show(). Reply with the whole program in one ```python block and nothing else.
+figure left open is saved as an extra image); never show(). Reply with the whole program in \
+one ```python block and nothing else.
 
 Files in the workspace:
 {files}"""
