@@ -164,6 +164,11 @@ class JupyterExecutor:
         while len(self._pool) < max(self.config.pool_size, 0):
             self._pool.append(asyncio.ensure_future(self._start_kernel()))
 
+    async def warm_up(self) -> None:
+        """Start the pool and wait until its kernels are ready (KernelUnavailableError if one is not)."""
+        self.start()
+        await asyncio.gather(*(asyncio.shield(task) for task in list(self._pool)))
+
     @property
     def kernel_pids(self) -> dict[str, int | None]:
         """{session: pid of its kernel}, for logs and for tests that kill one from outside."""
