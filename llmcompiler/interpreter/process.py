@@ -199,7 +199,7 @@ class SubprocessExecutor:
         if self._closed and code is not None and code < 0:
             return CellStatus.DIED, "the interpreter was shut down while the cell ran"
         if code is not None and code < 0:
-            killer = _signal_name(-code)
+            killer = signal_name(-code)
             return CellStatus.DIED, f"the Python process running the cell was killed by {killer}{self._memory_hint()}"
         if errors.exists():
             traceback = strip_ansi(errors.read_text(encoding="utf-8", errors="replace"))
@@ -234,7 +234,7 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
         pass
 
 
-def _signal_name(number: int) -> str:
+def signal_name(number: int) -> str:
     try:
         return f"{signal.Signals(number).name} (signal {number})"
     except ValueError:
