@@ -110,7 +110,10 @@ def processes_in(folder: Path) -> list[int]:
 
 
 async def test_sha256_with_config_code(llm, tmp_path):
-    plan = '1. python("import hashlib\\nprint(hashlib.sha256(b\'hello,world\').hexdigest())")\n2. join()<END_OF_PLAN>'
+    plan = (
+        '1. python("import hashlib\\nprint(hashlib.sha256(b\'hello,world\').hexdigest())")\n'
+        '2. python("import os\\nprint(\'key:\', os.environ.get(\'OPENAI_API_KEY\'))")\n3. join()<END_OF_PLAN>'
+    )
     llm.script(None, *[Script(plan, answer=r"Observation: ([0-9a-f]{64})")] * 2)
     code, out, err = await run_cli(
         "ask", "-q", 'sha256 of "hello,world"', "--config", "code", "--code_backend", "subprocess", *model_args(llm),
@@ -121,6 +124,19 @@ async def test_sha256_with_config_code(llm, tmp_path):
     assert workspace_of(out).is_dir() and created(out) == []
     tools = llm.requests[0].json["messages"][0]["content"]
     assert "python(code: str)" in tools and "NO state is kept" in tools and "code(task: str" in tools
+    assert "Observation: key: None" in llm.requests[1].json["messages"][-1]["content"]  # the CLI had the key
+
+
+async def test_code_timeout_stops_a_cell_and_the_joiner_sees_why(llm, tmp_path):
+    plan = '1. python("while True:\\n    pass")\n2. join()<END_OF_PLAN>'
+    llm.script(None, *[Script(plan, answer=r"(ERROR: ToolError: [^\n]+)")] * 2)
+    code, out, err = await run_cli(
+        "ask", "-q", "loop", "--code_backend", "subprocess", "--code_timeout", "0.5", *model_args(llm), cwd=tmp_path
+    )
+    assert code == 0, err
+    assert out.splitlines()[0] == "ERROR: ToolError: the code ran past its time limit and was stopped"
+    scratchpad = llm.requests[1].json["messages"][-1]["content"]
+    assert "timed out: the cell ran past its timeout of 0.5 s" in scratchpad
 
 
 async def test_the_average_of_a_piped_csv(llm, tmp_path):

@@ -26,10 +26,14 @@ import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmcompiler._imports import import_user_module
 from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
+
+if TYPE_CHECKING:
+    from llmcompiler.interpreter.executor import InterpreterConfig
+    from llmcompiler.interpreter.tools import Interpreter
 
 
 @dataclass
@@ -45,9 +49,9 @@ class SuiteContext:
     wikipedia_url: str | None = None
     search_cache: str | None = None
     _wikipedia: Any = field(default=None, repr=False)
-    interpreter_config: Any = None
+    interpreter_config: InterpreterConfig | None = None
     workspace: str | Path | None = None
-    _interpreter: Any = field(default=None, repr=False)
+    _interpreter: Interpreter | None = field(default=None, repr=False)
 
     def wikipedia(self) -> Any:
         """The one `WikipediaSearch` shared by every tool of the run (one HTTP session)."""
@@ -57,7 +61,7 @@ class SuiteContext:
             self._wikipedia = WikipediaSearch(api_url=self.wikipedia_url, cache_path=self.search_cache)
         return self._wikipedia
 
-    def interpreter(self) -> Any:
+    def interpreter(self) -> Interpreter:
         """The one `Interpreter` (workspace and executor) shared by every code tool of the run."""
         if self._interpreter is None:
             from llmcompiler.interpreter.tools import Interpreter
