@@ -209,3 +209,12 @@ def test_a_missing_interpreter_is_a_clear_error(tmp_path: Path) -> None:
     config = InterpreterConfig(backend="subprocess", python_interpreter=str(tmp_path / "no" / "python"))
     with pytest.raises(KernelUnavailableError, match="does not exist"):
         SubprocessExecutor(config, Workspace(tmp_path))
+
+
+async def test_a_reused_workspace_keeps_the_earlier_images(tmp_path: Path) -> None:
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 2])"
+    async with SubprocessExecutor(CONFIG, Workspace(tmp_path)) as first:
+        earlier = (await first.run(code)).images
+    async with SubprocessExecutor(CONFIG, Workspace(tmp_path)) as second:
+        later = (await second.run(code)).images
+    assert len(earlier) == len(later) == 1 and earlier != later and earlier[0].exists()

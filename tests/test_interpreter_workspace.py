@@ -161,3 +161,11 @@ def test_capped_output_keeps_head_and_tail_and_counts_the_cut() -> None:
 
 def test_strip_ansi() -> None:
     assert strip_ansi("\x1b[0;31mValueError\x1b[0m: bad \x1b]0;t\x07x") == "ValueError: bad x"
+
+
+def test_cell_numbers_continue_after_an_earlier_runs_files(workspace: Workspace) -> None:
+    assert workspace.next_cell_number() == 1
+    (workspace.root / "output-7-1.png").write_bytes(b"")
+    workspace.hidden("cells").joinpath("cell-9.py").write_text("")
+    (workspace.root / "output-x.png").write_bytes(b"")
+    assert workspace.next_cell_number() == 10

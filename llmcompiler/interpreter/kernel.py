@@ -146,7 +146,7 @@ class JupyterExecutor:
         self._sessions: dict[str, _Kernel] = {}
         self._lost: dict[str, str] = {}  # session -> why its kernel was replaced
         self._locks: dict[str, asyncio.Lock] = {}
-        self._cells = itertools.count(1)
+        self._cells = itertools.count(workspace.next_cell_number())
         self._kernels = itertools.count(1)
         self._closed = False
 

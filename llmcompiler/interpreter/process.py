@@ -77,7 +77,7 @@ class SubprocessExecutor:
         self.python = check_interpreter(config.python_interpreter)
         self._env = scrubbed_environ()
         self._preexec = limit_resources(config)
-        self._cells = itertools.count(1)
+        self._cells = itertools.count(workspace.next_cell_number())
         self._running: set[asyncio.subprocess.Process] = set()
         self._closed = False
 

@@ -14,6 +14,7 @@ backends and are left out of listings, snapshots and descriptions.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +24,7 @@ from llmcompiler.exceptions import WorkspaceError
 Snapshot = dict[str, tuple[int, int]]
 
 _LINE_LIMIT = 200
+_NUMBERED = re.compile(r"(?:output|cell)-(\d+)\b")
 _TEXT_PROBE_BYTES = 64 * 1024
 
 
@@ -121,6 +123,19 @@ class Workspace:
         """Files created or modified since `snapshot` was taken, sorted."""
         now = self.snapshot()
         return tuple(self.root / name for name, stamp in sorted(now.items()) if snapshot.get(name) != stamp)
+
+    def next_cell_number(self) -> int:
+        """A cell number no earlier run in this folder used (`output-N-K.png`, `.cells/cell-N.py`).
+
+        A workspace reused across runs (`--workspace DIR`) keeps the earlier runs' images; a new
+        executor counts on from them instead of overwriting them.
+        """
+        used = [0]
+        for path in (*self.root.glob("output-*-*"), *self.root.glob(".cells/cell-*")):
+            match = _NUMBERED.match(path.name)
+            if match:
+                used.append(int(match.group(1)))
+        return max(used) + 1
 
     def hidden(self, name: str) -> Path:
         """A backend's own folder (`.name`), created on demand and left out of listings."""
