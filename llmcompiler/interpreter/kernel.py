@@ -256,12 +256,10 @@ class JupyterExecutor:
         manager = manager_class(kernel_spec_manager=specs, kernel_name="llmcompiler")
         log_path = self.workspace.hidden("cells") / f"kernel-{number}.log"
         log = log_path.open("wb")
-        started = False
         try:
             await manager.start_kernel(
                 env=dict(self._env), cwd=str(self.workspace.root), preexec_fn=self._preexec, stdout=log, stderr=log
             )
-            started = True
             client = manager.client()
             client.start_channels()
             try:
@@ -272,7 +270,8 @@ class JupyterExecutor:
                     f"the kernel ({self.python}) would not start: {problem}; {_tail(log_path)}"
                 ) from None
         except BaseException:
-            if started:
+            # cancelled (aclose) or failed after the process was launched: it must not outlive us
+            if manager.has_kernel:
                 await asyncio.shield(manager.shutdown_kernel(now=True))
             log.close()
             raise
