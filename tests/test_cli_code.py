@@ -38,6 +38,7 @@ def entry_point() -> list[str]:
 async def run_cli(*args: str, cwd: Path, stdin: bytes | None = None, timeout: float = 90) -> tuple[int, str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_", "LLMCOMPILER_"))}
     environment["OPENAI_API_KEY"] = "k"
+    environment["TMPDIR"] = str(cwd)  # the default workspace folder is made there, not in /tmp
     process = await asyncio.create_subprocess_exec(
         *entry_point(),
         *args,
@@ -121,7 +122,8 @@ async def test_sha256_with_config_code(llm, tmp_path):
     )  # fmt: skip
     assert code == 0, err
     assert out.splitlines()[0] == SHA256_HELLO_WORLD
-    assert workspace_of(out).is_dir() and created(out) == []
+    workspace = workspace_of(out)
+    assert workspace.parent == tmp_path and workspace.name.startswith("llmcompiler-workspace-") and created(out) == []
     tools = llm.requests[0].json["messages"][0]["content"]
     assert "python(code: str)" in tools and "NO state is kept" in tools and "code(task: str" in tools
     assert "Observation: key: None" in llm.requests[1].json["messages"][-1]["content"]  # the CLI had the key
@@ -231,6 +233,24 @@ async def test_a_python_without_ipykernel(llm, tmp_path):
     )  # fmt: skip
     assert code == 0, err
     assert Path(out.splitlines()[0]).resolve() == bare.resolve()  # the subprocess backend needs no ipykernel
+
+
+def test_without_jupyter_the_default_backend_is_one_line_naming_the_extra(tmp_path):
+    # the packages made unimportable in a fresh interpreter, as where they are not installed
+    blocked = (
+        "import sys\nsys.modules['jupyter_client'] = sys.modules['ipykernel'] = None\n"
+        "from llmcompiler.cli import main\nsys.exit(main(sys.argv[1:]))"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    done = subprocess.run(
+        [sys.executable, "-c", blocked, "ask", "-q", "x", "--file", __file__, "--base_url", "http://127.0.0.1:9/v1"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, env={**environment, "OPENAI_API_KEY": "k"},
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (
+        "error: the Jupyter code backend needs jupyter_client and ipykernel: "
+        'pip install "llmcompiler[code]", or use the subprocess backend (--code_backend subprocess)\n'
+    )
 
 
 @pytest.mark.timeout(120)

@@ -129,12 +129,19 @@ def _require_jupyter(python_interpreter: str | None) -> None:
     # ipykernel must be where the kernel runs: here only when no other interpreter is named
     # (another interpreter is checked by the executor, which names it)
     wanted = ["jupyter_client"] if python_interpreter else ["jupyter_client", "ipykernel"]
-    missing = [name for name in wanted if importlib.util.find_spec(name) is None]
+    missing = [name for name in wanted if not _installed(name)]
     if missing:
         raise KernelUnavailableError(
             f"the Jupyter code backend needs {' and '.join(missing)}: "
             'pip install "llmcompiler[code]", or use the subprocess backend (--code_backend subprocess)'
         )
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a module blocked in sys.modules (set to None) has no spec
+        return False
 
 
 # -- python(code) -----------------------------------------------------------------------------
