@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler.exceptions import ConfigurationError, KernelUnavailableError, ToolError, WorkspaceError
+from llmcompiler.interpreter import make_executor
 from llmcompiler.interpreter.executor import CellResult, CellStatus, CodeExecutor, InterpreterConfig, describe_files
 from llmcompiler.interpreter.workspace import Snapshot, Workspace
 from llmcompiler.llm.base import Message, assistant, complete, system, user
@@ -46,8 +47,8 @@ class Interpreter:
     """A workspace and the executor that runs code in it, for one run or session.
 
     `workspace`: a `Workspace`, a folder (created if missing) or None for a new temporary
-    folder, kept after the run so that its files can be looked at. `close()`/`aclose()`
-    stops every kernel and process; the folder stays.
+    folder, kept after the run so that its files can be looked at. `aclose()` (or leaving
+    `async with`) stops every kernel and process; the folder stays.
     """
 
     def __init__(
@@ -57,8 +58,6 @@ class Interpreter:
         if self.config.backend == "jupyter":
             _require_jupyter(self.config.python_interpreter)
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
-        from llmcompiler.interpreter import make_executor  # the package imports this module's siblings
-
         try:
             self.executor: CodeExecutor = make_executor(self.config, self.workspace)
         except BaseException:
