@@ -397,7 +397,9 @@ class JupyterExecutor:
         text = strip_ansi("\n".join(lines)).strip("\n") + "\n"
         name = content.get("ename", "")
         if name == "StdinNotImplementedError":
-            text += f"{INPUT_DISABLED}\n"
+            # the frames inside ipykernel say nothing the reader can act on
+            head = text.split("\nFile ", 1)[0].rstrip("\n")
+            text = f"{head}\n\nStdinNotImplementedError: {INPUT_DISABLED}\n"
         elif name == "MemoryError" and self.config.memory_limit_mb is not None:
             text += f"(the memory limit is {self.config.memory_limit_mb} MB)\n"
         return text

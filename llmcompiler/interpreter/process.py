@@ -55,8 +55,11 @@ except SystemExit:
 except BaseException as _e:
     if isinstance(_e, MemoryError):
         _namespace.clear()  # the objects that filled memory, so the traceback can be written
+    _report = traceback.TracebackException(type(_e), _e, _e.__traceback__.tb_next)
+    # this launcher's own frames (input() disabled) are noise to the reader
+    _report.stack = traceback.StackSummary.from_list([_s for _s in _report.stack if _s.filename != "<string>"])
     with open(_errors, "w", encoding="utf-8", errors="backslashreplace") as _f:
-        _f.write("".join(traceback.format_exception(type(_e), _e, _e.__traceback__.tb_next)))
+        _f.write("".join(_report.format()))
     _status = 1
 _plt = sys.modules.get("matplotlib.pyplot")
 if _plt is not None:
