@@ -114,6 +114,7 @@ class Interpreter:
             await self.executor.aclose()
 
     async def __aenter__(self) -> Interpreter:
+        self.start()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
