@@ -430,7 +430,6 @@ async def run_code_demo(
     """
     stream = stream if stream is not None else sys.stdout
     async with Interpreter(config=config, workspace=workspace) as interpreter:
-        interpreter.start()
         if started is not None:
             started.append(interpreter.root)
         report = CodeDemoReport(interpreter.config.backend, interpreter.root)
