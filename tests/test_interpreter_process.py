@@ -107,6 +107,11 @@ async def test_non_utf8_output_is_replaced(executor: SubprocessExecutor) -> None
     assert result.status is CellStatus.OK and result.output == "\ufffd\ufffd ok\ncafé\n"
 
 
+async def test_a_progress_bar_leaves_its_last_state(executor: SubprocessExecutor) -> None:
+    result = await executor.run("import sys\nfor i in range(0, 101, 10):\n    sys.stderr.write(f'\\r{i}%')\nprint()")
+    assert result.output == "100%\n"
+
+
 async def test_created_files_and_figures_are_listed(executor: SubprocessExecutor) -> None:
     (executor.workspace.root / "in.txt").write_text("kept")
     code = (

@@ -12,7 +12,7 @@ import pytest
 
 from llmcompiler.exceptions import KernelUnavailableError, WorkspaceError
 from llmcompiler.interpreter.environment import check_interpreter, limit_resources, scrubbed_environ
-from llmcompiler.interpreter.executor import CappedOutput, InterpreterConfig, strip_ansi
+from llmcompiler.interpreter.executor import CappedOutput, InterpreterConfig, clean_output, strip_ansi
 from llmcompiler.interpreter.workspace import Workspace
 
 
@@ -169,3 +169,7 @@ def test_cell_numbers_continue_after_an_earlier_runs_files(workspace: Workspace)
     workspace.hidden("cells").joinpath("cell-9.py").write_text("")
     (workspace.root / "output-x.png").write_bytes(b"")
     assert workspace.next_cell_number() == 10
+
+
+def test_clean_output_keeps_the_last_state_of_a_redrawn_line() -> None:
+    assert clean_output("start\n 10%\r 50%\r100%\ndone\r\n\x1b[1mbold\x1b[0m\n") == "start\n100%\ndone\r\nbold\n"

@@ -100,9 +100,18 @@ def describe_files(paths: Sequence[Path], root: Path | None = None) -> list[str]
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]")
 
 
+_OVERWRITTEN = re.compile(r"[^\n]*\r(?!\n)")
+
+
 def strip_ansi(text: str) -> str:
     """`text` without terminal escape sequences (colours in tracebacks, cursor moves)."""
     return _ANSI.sub("", text)
+
+
+def clean_output(text: str) -> str:
+    """Output as a terminal would leave it: no escape sequences, and of a line redrawn with
+    carriage returns (progress bars) only its last state."""
+    return _OVERWRITTEN.sub("", strip_ansi(text))
 
 
 class CappedOutput:

@@ -40,7 +40,14 @@ from llmcompiler.interpreter.environment import (
     limit_resources,
     scrubbed_environ,
 )
-from llmcompiler.interpreter.executor import CappedOutput, CellResult, CellStatus, InterpreterConfig, strip_ansi
+from llmcompiler.interpreter.executor import (
+    CappedOutput,
+    CellResult,
+    CellStatus,
+    InterpreterConfig,
+    clean_output,
+    strip_ansi,
+)
 from llmcompiler.interpreter.process import INPUT_DISABLED, signal_name
 from llmcompiler.interpreter.workspace import Workspace
 
@@ -324,7 +331,7 @@ class JupyterExecutor:
         files = self.workspace.changed_since(before)
         return CellResult(
             status=status,
-            output=strip_ansi(cell.output.text()),
+            output=clean_output(cell.output.text()),
             error=why,
             files=tuple(sorted(set(files) | set(cell.images))),
             cut_chars=cell.output.cut_chars,

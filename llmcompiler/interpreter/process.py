@@ -25,7 +25,14 @@ from llmcompiler._compat import TaskGroup
 from llmcompiler._compat import timeout as deadline
 from llmcompiler.exceptions import InterpreterError, KernelUnavailableError
 from llmcompiler.interpreter.environment import check_interpreter, limit_resources, scrubbed_environ
-from llmcompiler.interpreter.executor import CappedOutput, CellResult, CellStatus, InterpreterConfig, strip_ansi
+from llmcompiler.interpreter.executor import (
+    CappedOutput,
+    CellResult,
+    CellStatus,
+    InterpreterConfig,
+    clean_output,
+    strip_ansi,
+)
 from llmcompiler.interpreter.workspace import Workspace
 
 _READ_CHUNK = 64 * 1024
@@ -119,7 +126,7 @@ class SubprocessExecutor:
         status, error = self._classify(process, outcome, errors, limit, output)
         return CellResult(
             status=status,
-            output=strip_ansi(output.text()),
+            output=clean_output(output.text()),
             error=error,
             files=files,
             cut_chars=output.cut_chars,
