@@ -184,14 +184,19 @@ def _check_files(paths: Sequence[str]) -> None:
             raise WorkspaceError(f"--file {name}: not a file")
 
 
+# With the code interpreter the whole of piped input is in the workspace as stdin.txt; the
+# question quotes only its start, so a large CSV does not become a large prompt.
+PIPED_QUOTE_CHARS = 2000
+
+
 def _question(options: argparse.Namespace) -> tuple[str, str | None]:
-    """The question (piped input appended as its context) and the piped input itself."""
+    """The question and the piped input that is its context (None when nothing, or it is the question)."""
     from llmcompiler.exceptions import ConfigurationError
 
     question = options.question_option or options.question
     piped = sys.stdin.read() if _stdin_is_piped() else None
     if question and piped and piped.strip():
-        return f"{question}\n\nContext:\n{piped.strip()}", piped
+        return question, piped
     question = question or (piped or "").strip()
     if not question:
         raise ConfigurationError('no question: llmcompiler ask "QUESTION" (or -q, or pipe it in)')
@@ -275,6 +280,8 @@ async def _ask_async(
             interpreter.start()  # the kernels warm up while the planner writes
             workspace.append(interpreter.root)
             question = _with_files(question, interpreter, options.files, piped)
+        elif piped is not None:
+            question = f"{question}\n\nContext:\n{piped.strip()}"
         agent = suite.build_agent(
             tools,
             models,
@@ -320,6 +327,11 @@ def _with_files(question: str, interpreter: Any, files: Sequence[str], piped: st
     interpreter.add_files(files)
     if piped is not None and piped.strip():
         interpreter.add_text("stdin.txt", piped)
+        text = piped.strip()
+        if len(text) > PIPED_QUOTE_CHARS:
+            cut = text[:PIPED_QUOTE_CHARS].rsplit("\n", 1)[0]
+            text = f"{cut}\n[... the rest of the {len(piped):,} characters piped in is in stdin.txt]"
+        question = f"{question}\n\nContext:\n{text}"
     listing = interpreter.describe()
     if listing == "(empty)":
         return question

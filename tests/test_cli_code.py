@@ -163,6 +163,25 @@ async def test_the_average_of_a_piped_csv(llm, tmp_path):
     assert programmer[0]["content"].startswith(PROGRAMMER) and "stdin.txt" in programmer[0]["content"]
 
 
+async def test_a_large_piped_input_is_quoted_only_in_part_and_kept_whole_in_the_workspace(llm, tmp_path):
+    rows = "".join(f"2024-01-{i % 28 + 1:02d},{1000 + i}\n" for i in range(5000))
+    piped = "date,dau\n" + rows
+    plan = '1. code("the number of rows of stdin.txt")\n2. join()<END_OF_PLAN>'
+    count = "print('rows:', sum(1 for _ in open('stdin.txt')) - 1)"
+    llm.script(None, *[Script(plan, {"stdin.txt": count}, answer=r"rows: \d+")] * 3)
+    code, out, err = await run_cli(
+        "ask", "-q", "how many rows?", "--code_backend", "subprocess", *model_args(llm),
+        cwd=tmp_path, stdin=piped.encode(),
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines()[0] == "rows: 5000"
+    assert (workspace_of(out) / "stdin.txt").read_text() == piped
+    question = llm.requests[0].json["messages"][-1]["content"]
+    assert "Context:\ndate,dau\n2024-01-01,1000" in question
+    assert f"[... the rest of the {len(piped):,} characters piped in is in stdin.txt]" in question
+    assert len(question) < len(piped) // 10
+
+
 async def test_an_image_via_file_is_converted_and_the_new_file_reported(llm, tmp_path):
     (tmp_path / "pictures").mkdir()
     (tmp_path / "pictures" / "a.png").write_bytes(png_bytes())
