@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(ROOT))
 
-from llmcompiler.interpreter import InterpreterConfig, Workspace, make_executor  # noqa: E402
-from llmcompiler.interpreter.executor import CodeExecutor  # noqa: E402
-from llmcompiler.interpreter.kernel import JupyterExecutor  # noqa: E402
+from llmcompiler.code import InterpreterConfig, Workspace, make_executor  # noqa: E402
+from llmcompiler.code.executor import CodeExecutor  # noqa: E402
+from llmcompiler.code.kernel import JupyterExecutor  # noqa: E402
 
 SLEEP_CELL = "import time\ntime.sleep(0.2)\nprint('slept')"
 # about 0.2 s of one core here; the number is printed so the work cannot be skipped

@@ -162,7 +162,7 @@ def _wants_code(options: argparse.Namespace) -> bool:
 
 
 def _interpreter_config(options: argparse.Namespace) -> Any:
-    from llmcompiler.interpreter.executor import InterpreterConfig
+    from llmcompiler.code.executor import InterpreterConfig
 
     settings: dict[str, Any] = {"backend": options.code_backend or "jupyter"}
     if options.code_timeout is not None:

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import IO
 
 from llmcompiler.agents import LLMCompiler, RunResult
-from llmcompiler.interpreter.executor import InterpreterConfig
-from llmcompiler.interpreter.tools import Interpreter
+from llmcompiler.code.executor import InterpreterConfig
+from llmcompiler.code.tools import Interpreter
 from llmcompiler.llm.base import Message
 from llmcompiler.llm.scripted import ScriptedModel
 from llmcompiler.view import make_view

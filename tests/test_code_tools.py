@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from llmcompiler.agents import LLMCompiler
+from llmcompiler.code.executor import InterpreterConfig
+from llmcompiler.code.tools import Interpreter, extract_code
 from llmcompiler.evaluation import SuiteContext, load_suite
 from llmcompiler.exceptions import ConfigurationError, InterpreterError, ToolError, WorkspaceError
-from llmcompiler.interpreter.executor import InterpreterConfig
-from llmcompiler.interpreter.tools import Interpreter, extract_code
 from llmcompiler.llm import ScriptedModel
 from llmcompiler.plan import PlanParser
 

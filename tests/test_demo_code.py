@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from llmcompiler.code.executor import InterpreterConfig
 from llmcompiler.demo_code import AVERAGE_DAU, SHA256_HELLO_WORLD, run_code_demo
-from llmcompiler.interpreter.executor import InterpreterConfig
 
 
 async def test_the_four_examples_on_the_subprocess_backend(tmp_path: Path):

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from llmcompiler.code import kernel as kernel_module
+from llmcompiler.code import make_executor
+from llmcompiler.code.executor import CellStatus, InterpreterConfig
+from llmcompiler.code.kernel import JupyterExecutor
+from llmcompiler.code.workspace import Workspace
 from llmcompiler.exceptions import InterpreterError, KernelUnavailableError
-from llmcompiler.interpreter import kernel as kernel_module
-from llmcompiler.interpreter import make_executor
-from llmcompiler.interpreter.executor import CellStatus, InterpreterConfig
-from llmcompiler.interpreter.kernel import JupyterExecutor
-from llmcompiler.interpreter.workspace import Workspace
 
 pytest.importorskip("ipykernel")
 pytestmark = pytest.mark.asyncio(loop_scope="module")

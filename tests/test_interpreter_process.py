@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from llmcompiler.code.executor import CellStatus, InterpreterConfig
+from llmcompiler.code.process import SubprocessExecutor
+from llmcompiler.code.workspace import Workspace
 from llmcompiler.exceptions import InterpreterError, KernelUnavailableError
-from llmcompiler.interpreter.executor import CellStatus, InterpreterConfig
-from llmcompiler.interpreter.process import SubprocessExecutor
-from llmcompiler.interpreter.workspace import Workspace
 
 CONFIG = InterpreterConfig(backend="subprocess", timeout=20, max_output_chars=2_000, memory_limit_mb=512)
 

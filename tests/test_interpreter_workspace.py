@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from llmcompiler.code.environment import check_interpreter, limit_resources, scrubbed_environ
+from llmcompiler.code.executor import CappedOutput, InterpreterConfig, clean_output, strip_ansi
+from llmcompiler.code.workspace import Workspace
 from llmcompiler.exceptions import KernelUnavailableError, WorkspaceError
-from llmcompiler.interpreter.environment import check_interpreter, limit_resources, scrubbed_environ
-from llmcompiler.interpreter.executor import CappedOutput, InterpreterConfig, clean_output, strip_ansi
-from llmcompiler.interpreter.workspace import Workspace
 
 
 @pytest.fixture

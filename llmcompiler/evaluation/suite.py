@@ -32,8 +32,8 @@ from llmcompiler._imports import import_user_module
 from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
 
 if TYPE_CHECKING:
-    from llmcompiler.interpreter.executor import InterpreterConfig
-    from llmcompiler.interpreter.tools import Interpreter
+    from llmcompiler.code.executor import InterpreterConfig
+    from llmcompiler.code.tools import Interpreter
 
 
 @dataclass
@@ -64,7 +64,7 @@ class SuiteContext:
     def interpreter(self) -> Interpreter:
         """The one `Interpreter` (workspace and executor) shared by every code tool of the run."""
         if self._interpreter is None:
-            from llmcompiler.interpreter.tools import Interpreter
+            from llmcompiler.code.tools import Interpreter
 
             self._interpreter = Interpreter(config=self.interpreter_config, workspace=self.workspace)
         return self._interpreter

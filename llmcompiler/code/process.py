@@ -23,9 +23,8 @@ from pathlib import Path
 
 from llmcompiler._compat import TaskGroup
 from llmcompiler._compat import timeout as deadline
-from llmcompiler.exceptions import InterpreterError, KernelUnavailableError
-from llmcompiler.interpreter.environment import check_interpreter, limit_resources, scrubbed_environ
-from llmcompiler.interpreter.executor import (
+from llmcompiler.code.environment import check_interpreter, limit_resources, scrubbed_environ
+from llmcompiler.code.executor import (
     CappedOutput,
     CellResult,
     CellStatus,
@@ -33,7 +32,8 @@ from llmcompiler.interpreter.executor import (
     clean_output,
     strip_ansi,
 )
-from llmcompiler.interpreter.workspace import Workspace
+from llmcompiler.code.workspace import Workspace
+from llmcompiler.exceptions import InterpreterError, KernelUnavailableError
 
 _READ_CHUNK = 64 * 1024
 INPUT_DISABLED = (

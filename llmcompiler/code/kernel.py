@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from llmcompiler.exceptions import InterpreterError, KernelUnavailableError
-from llmcompiler.interpreter.environment import (
+from llmcompiler.code.environment import (
     JUPYTER_MPL_BACKEND,
     check_interpreter,
     limit_resources,
     scrubbed_environ,
 )
-from llmcompiler.interpreter.executor import (
+from llmcompiler.code.executor import (
     CappedOutput,
     CellResult,
     CellStatus,
@@ -48,8 +47,9 @@ from llmcompiler.interpreter.executor import (
     clean_output,
     strip_ansi,
 )
-from llmcompiler.interpreter.process import INPUT_DISABLED, signal_name
-from llmcompiler.interpreter.workspace import Workspace
+from llmcompiler.code.process import INPUT_DISABLED, signal_name
+from llmcompiler.code.workspace import Workspace
+from llmcompiler.exceptions import InterpreterError, KernelUnavailableError
 
 START_TIMEOUT = 60.0  # seconds for a kernel to answer kernel_info
 INTERRUPT_GRACE = 5.0  # seconds an interrupted cell has to reach idle before its kernel is killed

@@ -13,22 +13,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from llmcompiler.interpreter.executor import CellResult, CellStatus, CodeExecutor, InterpreterConfig
-from llmcompiler.interpreter.workspace import Workspace
+from llmcompiler.code.executor import CellResult, CellStatus, CodeExecutor, InterpreterConfig
+from llmcompiler.code.workspace import Workspace
 
 if TYPE_CHECKING:
-    from llmcompiler.interpreter.kernel import JupyterExecutor
-    from llmcompiler.interpreter.process import SubprocessExecutor
+    from llmcompiler.code.kernel import JupyterExecutor
+    from llmcompiler.code.process import SubprocessExecutor
 
 
 def make_executor(config: InterpreterConfig, workspace: Workspace) -> CodeExecutor:
     """The backend `config.backend` names; KernelUnavailableError when it cannot run here."""
     if config.backend == "subprocess":
-        from llmcompiler.interpreter.process import SubprocessExecutor
+        from llmcompiler.code.process import SubprocessExecutor
 
         return SubprocessExecutor(config, workspace)
     if config.backend == "jupyter":
-        from llmcompiler.interpreter.kernel import JupyterExecutor
+        from llmcompiler.code.kernel import JupyterExecutor
 
         return JupyterExecutor(config, workspace)
     from llmcompiler.exceptions import ConfigurationError
@@ -39,11 +39,11 @@ def make_executor(config: InterpreterConfig, workspace: Workspace) -> CodeExecut
 def __getattr__(name: str) -> object:
     # the backends load on first use: jupyter_client is an optional extra
     if name == "SubprocessExecutor":
-        from llmcompiler.interpreter.process import SubprocessExecutor
+        from llmcompiler.code.process import SubprocessExecutor
 
         return SubprocessExecutor
     if name == "JupyterExecutor":
-        from llmcompiler.interpreter.kernel import JupyterExecutor
+        from llmcompiler.code.kernel import JupyterExecutor
 
         return JupyterExecutor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmcompiler.code import make_executor
+from llmcompiler.code.executor import CellResult, CellStatus, CodeExecutor, InterpreterConfig, describe_files
+from llmcompiler.code.workspace import Snapshot, Workspace
 from llmcompiler.exceptions import ConfigurationError, KernelUnavailableError, ToolError, WorkspaceError
-from llmcompiler.interpreter import make_executor
-from llmcompiler.interpreter.executor import CellResult, CellStatus, CodeExecutor, InterpreterConfig, describe_files
-from llmcompiler.interpreter.workspace import Snapshot, Workspace
 from llmcompiler.llm.base import Message, assistant, complete, system, user
 from llmcompiler.tools.tool import Tool
 

@@ -19,8 +19,8 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from llmcompiler.code.executor import InterpreterConfig
 from llmcompiler.exceptions import KernelUnavailableError
-from llmcompiler.interpreter.executor import InterpreterConfig
 
 # Matched case-insensitively against the whole name.
 _CREDENTIAL_SUFFIXES = ("_API_KEY", "_APIKEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PASSWD", "_CREDENTIALS")
