@@ -7,6 +7,7 @@
     llmcompiler evaluate --file results.json [other.json]                (= evaluate_results.py)
     llmcompiler trace FILE [--out DIR]
     llmcompiler demo [--code]
+    llmcompiler serve [--demo] [--host 127.0.0.1] [--port 8765] [--token TOKEN] [--db PATH]
 
 A mistake a user can make (missing key, unknown benchmark, bad config path, unreadable
 trace) prints one line and exits with status 2; `--debug` shows the traceback instead.
@@ -42,6 +43,7 @@ commands:
   trace FILE       render a saved trace: timeline PNG + HTML, Mermaid plan, summary
   demo             an offline demo: LLMCompiler and ReAct side by side, no key needed
   demo --code      an offline demo of the code interpreter: scripted models, real code
+  serve            the web UI: ask, upload, download and watch the plan run (--demo: no key needed)
 
 `llmcompiler COMMAND --help` shows a command's options."""
 
@@ -69,7 +71,12 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         except KeyboardInterrupt:  # neither writes anything before it has finished
             print("interrupted; nothing was written", file=sys.stderr)
             return 130
-    handlers = {"ask": (_ask_parser, _ask), "trace": (_trace_parser, _trace), "demo": (_demo_parser, _demo)}
+    handlers = {
+        "ask": (_ask_parser, _ask),
+        "trace": (_trace_parser, _trace),
+        "demo": (_demo_parser, _demo),
+        "serve": (_serve_parser, _serve),
+    }
     if command not in handlers:
         print(f"error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
         return 2
@@ -480,6 +487,72 @@ def _demo_code(options: argparse.Namespace) -> int:
         print(f"interrupted; every kernel was shut down{kept}", file=sys.stderr)
         return 130
     return 0 if report.ok else 1
+
+
+# -- serve -----------------------------------------------------------------------------------
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog="llmcompiler serve", description="The web UI: a page and a JSON API on aiohttp.")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (any but 127.0.0.1/localhost/::1 needs a token)"
+    )
+    p.add_argument("--port", type=port, default=8765)
+    p.add_argument("--demo", action="store_true", help="scripted models (the demo questions), no key needed")
+    p.add_argument(
+        "--token",
+        default=None,
+        help="the token every API call needs (default: none on 127.0.0.1, else one generated and printed in the URL)",
+    )
+    p.add_argument(
+        "--db", default=None, metavar="PATH", help="the SQLite file (default: web.sqlite3 in the cache folder)"
+    )
+    p.add_argument(
+        "--workspace_root",
+        default=None,
+        metavar="DIR",
+        help="a folder per session goes here (default: web-workspaces next to the database)",
+    )
+    p.add_argument(
+        "--config",
+        dest="suites",
+        action="append",
+        default=None,
+        metavar="SUITE",
+        help="a suite the page offers (repeatable; default: general and code)",
+    )
+    p.add_argument("--model_type", default="openai", help="openai | azure | vllm | friendli | langchain")
+    p.add_argument(
+        "--model_name",
+        default=None,
+        help="the models the page offers, comma-separated (default: the first suite's default_model)",
+    )
+    p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
+    p.add_argument("--api_key", default=None, help="kept on the server; never sent to the browser")
+    p.add_argument("--vllm_port", type=port, default=None)
+    p.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
+    add_model_flags(p)
+    p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds a run may take")
+    p.add_argument("--max_upload_mb", type=positive_number, default=50.0, help="the largest upload accepted (50)")
+    p.add_argument("--speed", type=positive_number, default=1.0, help="--demo: simulated latencies divided by this")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    code = p.add_argument_group("code interpreter (the code suite)")
+    code.add_argument(
+        "--code_backend",
+        choices=("jupyter", "subprocess"),
+        default=None,
+        help="jupyter: a kernel per task (default; needs llmcompiler[code]); subprocess: a Python per cell",
+    )
+    code.add_argument("--code_timeout", type=positive_seconds, default=None, metavar="SECONDS")
+    code.add_argument("--python_interpreter", metavar="PATH", default=None, help="the Python that runs the code")
+    return p
+
+
+def _serve(options: argparse.Namespace) -> int:
+    from llmcompiler.web.serve import serve_forever, serve_settings
+
+    settings, url = serve_settings(options, _interpreter_config(options))
+    return serve_forever(settings, host=options.host, port=options.port, url=url)
 
 
 # -- bench runtime ---------------------------------------------------------------------------
