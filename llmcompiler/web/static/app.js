@@ -972,6 +972,7 @@
     const remembered = new URLSearchParams(location.search).get("session");
     if (remembered) await openSession(remembered);
     else await refreshSessions();
+    document.body.dataset.ready = "true"; // for scripts and tests: the config and conversations are in
   }
 
   start();
