@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from llmcompiler.exceptions import LLMCompilerError, WorkspaceError
 from llmcompiler.runtime.ledger import Ledger, TaskRecord, fold
@@ -65,8 +66,7 @@ def make_app(settings: WebSettings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_lifetime)
     app.router.add_get("/", _index)
-    if STATIC.is_dir():
-        app.router.add_static("/static/", STATIC, follow_symlinks=False)
+    app.router.add_get("/static/{path:.+}", _static)
     app.router.add_get("/api/config", _config)
     app.router.add_post("/api/sessions", _new_session)
     app.router.add_get("/api/sessions", _list_sessions)
@@ -103,16 +103,19 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
             return web.json_response({"error": exc.reason}, status=exc.status)
         raise
-    except (LLMCompilerError, ValueError) as exc:  # a user's mistake that a handler did not name
-        return web.json_response({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}, status=400)
+    except (LLMCompilerError, ValueError, HttpProcessingError) as exc:  # a mistake that a handler did not name
+        return web.json_response({"error": _one_line(exc)}, status=400)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return web.json_response({"error": "internal server error (see the server's log)"}, status=500)
+    if response.status >= 400 and response.content_type != "application/json":  # aiohttp's own (static files)
+        return web.json_response({"error": response.reason}, status=response.status)
+    return response
 
 
 @web.middleware
@@ -172,6 +175,15 @@ async def _index(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
 
 
+async def _static(request: web.Request) -> web.StreamResponse:
+    """A file of the page (checked here: aiohttp's static route finds a missing file only as it sends)."""
+    root = STATIC.resolve()
+    path = (root / request.match_info["path"]).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise _error(404, f"no static file {request.match_info['path']!r}")
+    return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+
 async def _config(request: web.Request) -> web.StreamResponse:
     from llmcompiler import __version__
 
@@ -179,7 +191,7 @@ async def _config(request: web.Request) -> web.StreamResponse:
     return web.json_response(
         {
             "suites": list(settings.suites),
-            "models": list(settings.models),
+            "models": list(settings.offered_models),
             "demo": settings.demo,
             "version": __version__,
         }
@@ -231,14 +243,19 @@ async def _upload(request: web.Request) -> web.StreamResponse:
         raise _error(413, str(exc)) from None
     except WorkspaceError as exc:
         raise _error(400, str(exc)) from None
-    except ValueError as exc:  # a malformed multipart body
-        raise _error(400, f"bad multipart body: {exc}") from None
+    except (ValueError, HttpProcessingError) as exc:  # a malformed multipart body
+        raise _error(400, f"bad multipart body: {_one_line(exc)}") from None
     finally:
         if saved:
             await _store(request).record_files(found["id"], saved)
     if not saved:
         raise _error(400, "no `file` field in the upload")
     return web.json_response({"files": [{"name": name, "size": size} for name, size in saved]})
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
@@ -279,9 +296,10 @@ async def _new_run(request: web.Request) -> web.StreamResponse:
     suite = body.get("suite") or settings.suites[0]
     if suite not in settings.suites:
         raise _error(400, f"unknown suite {suite!r}; the server has {', '.join(settings.suites)}")
-    model = body.get("model") or (settings.models[0] if settings.models else "")
-    if settings.models and model not in settings.models:
-        raise _error(400, f"unknown model {model!r}; the server has {', '.join(settings.models)}")
+    offered = settings.offered_models
+    model = body.get("model") or (offered[0] if offered else "")
+    if offered and model not in offered:
+        raise _error(400, f"unknown model {model!r}; the server has {', '.join(offered)}")
     question = question.strip()
     prompt = _with_history(question, found["runs"], settings)
     run = await _manager(request).submit(

@@ -15,6 +15,7 @@ import tempfile
 import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import unquote
 
 from llmcompiler.code.workspace import Workspace
 from llmcompiler.exceptions import WorkspaceError
@@ -42,7 +43,8 @@ def session_workspace(root: Path, session: str) -> Workspace:
 
 def clean_name(name: str) -> str:
     """The base name an upload is saved under; WorkspaceError when nothing usable is left."""
-    base = re.split(r"[/\\]", name or "")[-1]
+    # some clients (aiohttp's among them) percent-encode the name: `..%2Fx` is `../x`
+    base = re.split(r"[/\\]", unquote(name or ""))[-1]
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
     base = base.strip().lstrip(".").strip()
     if not base or base in (".", ".."):

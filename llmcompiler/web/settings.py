@@ -39,5 +39,10 @@ class WebSettings:
     timeout: float | None = None  # seconds a run may take
 
     @property
+    def offered_models(self) -> tuple[str, ...]:
+        """The model names the page may choose from (the demo's one when none were given)."""
+        return self.models or (("simulated",) if self.demo else ())
+
+    @property
     def workspaces(self) -> Path:
         return self.workspace_root if self.workspace_root is not None else self.db.parent / "web-workspaces"
