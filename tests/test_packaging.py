@@ -50,6 +50,10 @@ def test_the_wheel_holds_the_suites_and_py_typed(wheel):
         for part in PARTS:
             assert f"llmcompiler/suites/{suite}/{part}.py" in names
     assert "llmcompiler/py.typed" in names
+    static = ROOT / "llmcompiler" / "web" / "static"
+    for page in ("index.html", "app.js", "app.css"):  # `llmcompiler serve` from an installed wheel
+        assert (static / page).is_file() and f"llmcompiler/web/static/{page}" in names
+    assert "llmcompiler/suites/code/tools.py" in names
     assert not any(name.startswith(("configs/", "tests/", "benchmarks/")) for name in names)
 
 
