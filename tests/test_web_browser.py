@@ -269,12 +269,17 @@ def test_the_api_refuses_a_call_without_the_token(page: Any, server: Server) -> 
 def test_screenshot(browser: Any, tmp_path: Path) -> None:
     slow = Server(tmp_path, speed=0.5)
     try:
-        context = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
         shot = context.new_page()
         shot.goto(slow.url)
+        shot.set_input_files("#upload", files=[{"name": "dau.csv", "mimeType": "text/csv", "buffer": DAU_CSV.encode()}])
+        shot.wait_for_selector('#files a.download:text-is("dau.csv")')
+        _ask(shot, 'What is the sha256 hex digest of "hello,world"?')
+        shot.wait_for_selector(".answer")
         _ask(shot, QUESTION)
-        # mid-run: the plan still streaming, three searches running, one done, the math task not yet written
-        shot.wait_for_selector('#tasks .task[data-idx="1"][data-status="done"]', timeout=TIMEOUT_MS)
+        # mid-run: the plan still streaming, searches done and running, the math task written and waiting
+        shot.wait_for_selector('#tasks .task[data-idx="5"]')
         assert SCREENSHOT is not None
         shot.screenshot(path=SCREENSHOT)
         context.close()

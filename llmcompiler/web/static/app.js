@@ -486,7 +486,7 @@
 
   // -- the timeline: a Gantt bar per planner call, task and joiner call --------------------
 
-  const LABEL_W = 150;
+  const LABEL_W = 190;
   const ROW_H = 20;
   const BAR_H = 12;
   const AXIS_H = 22;
@@ -524,7 +524,7 @@
       if (row.kind === "task") {
         const task = view.tasks.get(row.idx);
         group.setAttribute("data-idx", task.idx);
-        group.append(svg("text", { x: 4, y: y + 14, class: "label" }, shorten(`$${task.idx} ${task.call}`, 24)));
+        group.append(svg("text", { x: 4, y: y + 14, class: "label" }, shorten(`$${task.idx} ${task.call}`, 29)));
         const start = task.started ?? task.ended ?? now;
         if (start > task.parsed) {
           group.append(bar(x(task.parsed), barY, x(start) - x(task.parsed), COLOURS.waiting, "waiting for inputs"));
