@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -415,3 +416,66 @@ def test_any_other_host_gets_a_generated_token(host: str, tmp_path: Path) -> Non
     assert url == f"http://{host}:8765/?token={settings.token}"
     local = _serve_parser().parse_args(["--demo", "--db", str(tmp_path / "db")])
     assert serve_settings(local, InterpreterConfig())[0].token is None
+
+
+# -- no process outlives a run -----------------------------------------------------------------
+
+
+def _children() -> list[int]:
+    """Live (not zombie) child processes of this test process."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+SLEEPING_PLAN = "1. python(\"import time\\nprint('started', flush=True)\\ntime.sleep(60)\")\n2. join()<END_OF_PLAN>"
+
+
+async def _a_child_starts() -> bool:
+    """Whether a child process appears within 10 s (the cell's process starts after TaskStarted)."""
+    for _ in range(500):
+        if _children():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def _wait_for(response: aiohttp.ClientResponse, marker: bytes) -> bytes:
+    seen = b""
+    while marker not in seen:
+        line = await response.content.readline()
+        assert line, f"the stream ended before {marker!r}"
+        seen += line
+    return seen
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+async def test_cancel_and_shutdown_stop_the_code_that_is_running(tmp_path: Path) -> None:
+    async with OpenAIServer() as server:
+        server.script("m", SLEEPING_PLAN, SLEEPING_PLAN)
+        options = {"base_url": server.base_url, "api_key": "sk-test"}
+        async with served(tmp_path, demo=False, models=("m",), model_options=options, suites=("code",)) as client:
+            session = await new_session(client)
+            run = await ask(client, session, "sleep for a minute", suite="code")
+            response = await client.get(f"/api/runs/{run}/events")
+            seen = await _wait_for(response, b'"TaskStarted"')
+            assert await _a_child_starts(), "the cell's process should be running"
+            assert await (await client.post(f"/api/runs/{run}/cancel")).json() == {"status": "cancelling"}
+            rest = parse_sse((seen + await response.content.read()).decode())
+            assert rest[-1]["data"] == {"status": "cancelled"}
+            task = (await (await client.get(f"/api/runs/{run}")).json())["tasks"][0]
+            assert task["status"] == "failed" and "cancelled" in task["observation"]
+            assert _children() == []
+            second = await ask(client, session, "sleep again", suite="code")
+            response = await client.get(f"/api/runs/{second}/events")
+            await _wait_for(response, b'"TaskStarted"')
+            assert await _a_child_starts()
+        assert _children() == []  # the server's shutdown cancelled the run and closed its executor
+    async with served(tmp_path, demo=False, models=("m",), model_options=options, suites=("code",)) as client:
+        assert (await (await client.get(f"/api/runs/{second}")).json())["status"] == "cancelled"

@@ -65,6 +65,7 @@ def make_app(settings: WebSettings) -> web.Application:
     app = web.Application(middlewares=[_errors, _auth], client_max_size=settings.max_upload_bytes + 1024 * 1024)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_lifetime)
+    app.on_shutdown.append(_stop_runs)
     app.router.add_get("/", _index)
     app.router.add_get("/static/{path:.+}", _static)
     app.router.add_get("/api/config", _config)
@@ -95,6 +96,13 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     finally:
         await manager.close()
         await store.close()
+
+
+async def _stop_runs(app: web.Application) -> None:
+    """On shutdown, before aiohttp waits for open connections: end the runs, so that every
+    event stream still open gets its `end` and closes (cleanup closes the manager again: a no-op)."""
+    if MANAGER in app:
+        await app[MANAGER].close()
 
 
 # -- middlewares ---------------------------------------------------------------------------
