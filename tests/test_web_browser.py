@@ -260,6 +260,29 @@ def test_a_reloaded_page_shows_the_past_conversation(page: Any, server: Server) 
     assert session in page.url
 
 
+def test_a_page_reloaded_mid_run_follows_it_to_the_end(page: Any, server: Server) -> None:
+    page.goto(server.url)
+    _ask(page, QUESTION)
+    page.wait_for_selector('#tasks .task[data-status="running"]')
+    page.reload()
+    # the new page's EventSource replays the run from its first event, then follows it live
+    answer = page.wait_for_selector(".answer")
+    assert answer.text_content() == "1050 km"
+    assert page.locator("#tasks .task").evaluate_all("rows => rows.map(r => r.dataset.status)") == ["done"] * 5
+    # untrusted text is shown as text, never as markup
+    hostile = 'What is <b>this</b>?<img src=x onerror="window.pwned = 1">'
+    _ask(page, hostile)
+    page.wait_for_selector('.turn:nth-child(2) .answer[data-status="answered"]')
+    assert page.locator(".turn .question").all_inner_texts() == [QUESTION, hostile]
+    assert page.locator("#messages img, #messages b, #sessions img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    # an earlier answer's run can be shown again in the panel
+    assert page.locator("#dag g.node").count() == 1  # the last question's plan: join() alone
+    page.locator(".turn:nth-child(1) button.link").click()
+    page.wait_for_selector('#run-state[data-status="answered"]')
+    page.wait_for_function("document.querySelectorAll('#dag g.node').length === 6")
+
+
 def test_the_api_refuses_a_call_without_the_token(page: Any, server: Server) -> None:
     assert page.request.get(f"{server.base}api/config").status == 401
     assert page.request.get(f"{server.base}api/config?token={TOKEN}").status == 200
