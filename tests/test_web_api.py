@@ -479,3 +479,42 @@ async def test_cancel_and_shutdown_stop_the_code_that_is_running(tmp_path: Path)
         assert _children() == []  # the server's shutdown cancelled the run and closed its executor
     async with served(tmp_path, demo=False, models=("m",), model_options=options, suites=("code",)) as client:
         assert (await (await client.get(f"/api/runs/{second}")).json())["status"] == "cancelled"
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def test_serve_prints_one_line_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "llmcompiler.cli", "serve", "--demo", "--port", str(port)]
+    command += ["--db", str(tmp_path / "web.sqlite3")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            assert server.stdout.readline() == f"serving on http://127.0.0.1:{port}/\n"
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/config", timeout=10) as response:
+                assert json.load(response)["demo"] is True
+            server.send_signal(signal.SIGINT)
+            out, err = server.communicate(timeout=30)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    assert server.returncode == 0 and out == ""
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_serve_without_a_key_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    from llmcompiler.cli import main
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert main(["serve", "--model_name", "gpt-4o", "--db", str(tmp_path / "db")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "OPENAI_API_KEY" in err and len(err.strip().splitlines()) == 1

@@ -266,7 +266,7 @@ class RunManager:
             tools = suite.tools(context)
             if context.has_interpreter:
                 context.interpreter().start()  # the kernels warm up while the planner writes
-            agent = suite.build_agent(tools, models, timeout=settings.timeout)
+            agent = suite.build_agent(tools, models, timeout=settings.timeout, plan_grammar=settings.plan_grammar)
         listing = await asyncio.to_thread(workspace.describe)
         if listing != "(empty)":
             prompt = f"{prompt}\n\n{_FILES_NOTE}\n{listing}"

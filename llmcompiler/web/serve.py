@@ -60,6 +60,7 @@ def serve_settings(options: argparse.Namespace, interpreter: InterpreterConfig) 
         max_upload_bytes=int(options.max_upload_mb * 1024 * 1024),
         speed=options.speed,
         timeout=options.timeout,
+        plan_grammar=options.plan_grammar,
     )
     host = f"[{options.host}]" if ":" in options.host else options.host
     url = f"http://{host}:{options.port}/" + (f"?token={token}" if token else "")

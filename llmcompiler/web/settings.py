@@ -37,6 +37,7 @@ class WebSettings:
     history_runs: int = 6  # earlier exchanges of a session given as context
     history_chars: int = 4000  # ... and at most this many characters of them
     timeout: float | None = None  # seconds a run may take
+    plan_grammar: str = "off"  # constrain the planner (vllm | gbnf), as `ask --plan_grammar`
 
     @property
     def offered_models(self) -> tuple[str, ...]:
