@@ -518,3 +518,25 @@ def test_serve_without_a_key_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
     assert main(["serve", "--model_name", "gpt-4o", "--db", str(tmp_path / "db")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "OPENAI_API_KEY" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_history_given_as_context_is_capped() -> None:
+    from llmcompiler.web.app import _with_history
+
+    settings = WebSettings(history_runs=2, history_chars=60)
+    runs = [{"question": f"q{i}", "answer": f"a{i}", "status": "answered"} for i in range(5)]
+    runs.append({"question": "failed one", "answer": "", "status": "failed"})
+    assert _with_history("now?", runs, settings) == "now?\n\nEarlier in this conversation:\nQ: q3\nA: a3\nQ: q4\nA: a4"
+    long = [{"question": "x" * 100, "answer": "y", "status": "answered"}]
+    assert _with_history("now?", long, settings) == "now?"
+
+
+async def test_a_too_long_question_and_the_demo_without_a_csv(tmp_path: Path) -> None:
+    async with served(tmp_path) as client:
+        session = await new_session(client)
+        response = await client.post(f"/api/sessions/{session}/runs", json={"question": "x" * 100_001})
+        assert response.status == 400 and "longer" in (await response.json())["error"]
+        run = await ask(client, session, "What is the average of the CSV?")
+        assert (await stream(client, run))[-1]["data"] == {"status": "answered"}
+        answer = (await (await client.get(f"/api/runs/{run}")).json())["answer"]
+        assert "no CSV was uploaded" in answer

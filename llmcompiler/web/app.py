@@ -39,6 +39,8 @@ SETTINGS = web.AppKey("settings", WebSettings)
 STORE = web.AppKey("store", Store)
 MANAGER = web.AppKey("manager", RunManager)
 
+MAX_QUESTION_CHARS = 100_000
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -301,6 +303,10 @@ async def _new_run(request: web.Request) -> web.StreamResponse:
     question = body.get("question")
     if not isinstance(question, str) or not question.strip():
         raise _error(400, "`question` must be a non-empty string")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise _error(400, f"the question is longer than {MAX_QUESTION_CHARS:,} characters; upload it as a file")
+    if _manager(request).stopping:
+        raise _error(503, "the server is shutting down")
     suite = body.get("suite") or settings.suites[0]
     if suite not in settings.suites:
         raise _error(400, f"unknown suite {suite!r}; the server has {', '.join(settings.suites)}")

@@ -148,7 +148,8 @@ def _average_joiner(scratchpad: str) -> str:
     averages = re.findall(r"Average [^:\n]+: -?[\d.]+(?:e-?\d+)?", scratchpad)
     seen = list(dict.fromkeys(averages))
     answer = "; ".join(seen) + " (written to average.txt)" if seen else None
-    return _finish("The code read the uploaded CSV and wrote the averages.", answer, "no average was printed")
+    missing = "no average was printed" + (" because no CSV was uploaded" if "no CSV file" in scratchpad else "")
+    return _finish("The code read the uploaded CSV and wrote the averages.", answer, missing)
 
 
 def _chart_joiner(scratchpad: str) -> str:

@@ -141,6 +141,10 @@ class RunManager:
             await self._supervisor
             self._supervisor = None
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def live(self, run: str) -> LiveRun | None:
         return self._live.get(run)
 
