@@ -99,6 +99,8 @@ class Server:
                 if line.startswith("serving on"):
                     break
             else:
+                self.process.kill()
+                self.process.wait()
                 raise AssertionError("the server stopped before serving:\n" + "".join(self.output))
         finally:
             watchdog.cancel()

@@ -120,7 +120,9 @@
       this.offset = Infinity; // browser seconds minus event seconds, the smallest seen
       this.joinerRounds = new Set();
       this.frame = 0;
+      this.timer = 0;
       this.ticking = false;
+      this.retired = false;
       this.reset();
     }
 
@@ -207,8 +209,7 @@
       this.planText(`\n↻ replan: ${e.reason}\n`, "divider");
     }
     onModelCall(e) {
-      const role = e.role === "tool" ? "tool model" : e.role;
-      const u = (this.usage[role] ||= { input: 0, output: 0, calls: 0, estimated: false });
+      const u = (this.usage[e.role] ||= { input: 0, output: 0, calls: 0, estimated: false });
       u.input += e.usage?.input_tokens || 0;
       u.output += e.usage?.output_tokens || 0;
       u.calls += e.usage?.calls || 1;
@@ -341,13 +342,19 @@
       if (span) span.end = t;
     }
 
-    // drawing is coalesced into one animation frame; while the run goes, running bars grow
+    // drawing is coalesced into one animation frame; while the run goes, its running bars
+    // grow: the clock redraws ten times a second until the run ends
     schedule() {
-      if (this.frame) return;
+      if (this.frame || this.retired) return;
       this.frame = requestAnimationFrame(() => {
         this.frame = 0;
         this.draw();
-        if (this.tEnd === null && this.ticking) this.schedule();
+        if (this.ticking && this.tEnd === null && !this.timer) {
+          this.timer = setTimeout(() => {
+            this.timer = 0;
+            if (this.ticking && this.tEnd === null) this.schedule();
+          }, 100);
+        }
       });
     }
 
@@ -358,7 +365,18 @@
 
     stopClock() {
       this.ticking = false;
+      clearTimeout(this.timer);
+      this.timer = 0;
       this.schedule();
+    }
+
+    // another run takes the panel: nothing of this one may be drawn any more
+    retire() {
+      this.retired = true;
+      this.ticking = false;
+      clearTimeout(this.timer);
+      cancelAnimationFrame(this.frame);
+      this.frame = 0;
     }
 
     draw() {
@@ -709,7 +727,7 @@
 
   function watch(runId, turn) {
     if (state.source) state.source.close();
-    if (state.view) state.view.stopClock();
+    if (state.view) state.view.retire();
     const view = new RunView();
     state.view = view;
     state.runId = runId;
@@ -872,7 +890,7 @@
       return;
     }
     if (state.source) state.source.close();
-    if (state.view) state.view.stopClock();
+    if (state.view) state.view.retire();
     state.source = null;
     state.session = data.id || id;
     rememberSession(state.session);
@@ -896,7 +914,7 @@
 
   function newSession() {
     if (state.source) state.source.close();
-    if (state.view) state.view.stopClock();
+    if (state.view) state.view.retire();
     state.source = null;
     state.session = null;
     state.files = new Map();
