@@ -285,6 +285,26 @@ def test_a_page_reloaded_mid_run_follows_it_to_the_end(page: Any, server: Server
     page.wait_for_function("document.querySelectorAll('#dag g.node').length === 6")
 
 
+def test_a_restarted_server_shows_the_conversation(page: Any, tmp_path: Path) -> None:
+    first = Server(tmp_path, speed=4.0)
+    try:
+        page.goto(first.url)
+        _ask(page, "What can the demo do?")
+        page.wait_for_selector('.answer[data-status="answered"]')
+        session = _session_of(page)
+    finally:
+        first.stop()
+    again = Server(tmp_path, speed=4.0)  # the same database, a new process
+    try:
+        page.goto(again.url)
+        page.click(f'#sessions button[data-id="{session}"]')
+        page.wait_for_selector('.answer[data-status="answered"]')
+        assert page.locator(".turn .question").all_inner_texts() == ["What can the demo do?"]
+        page.wait_for_selector("#timeline g.row")  # its events, replayed from the database
+    finally:
+        again.stop()
+
+
 def test_the_api_refuses_a_call_without_the_token(page: Any, server: Server) -> None:
     assert page.request.get(f"{server.base}api/config").status == 401
     assert page.request.get(f"{server.base}api/config?token={TOKEN}").status == 200
