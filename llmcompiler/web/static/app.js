@@ -440,7 +440,9 @@
     let tallest = 0;
     for (const [d, col] of columns) {
       tallest = Math.max(tallest, col.length);
-      col.forEach((task, i) => place.set(task.idx, { x: PAD + d * (NODE_W + COL_GAP), y: PAD + i * (NODE_H + ROW_GAP) }));
+      col.forEach((task, i) => {
+        place.set(task.idx, { x: PAD + d * (NODE_W + COL_GAP), y: PAD + i * (NODE_H + ROW_GAP) });
+      });
     }
     const ncols = columns.size ? Math.max(...columns.keys()) + 1 : 0;
     const width = ncols ? PAD * 2 + ncols * NODE_W + (ncols - 1) * COL_GAP : 0;
@@ -487,11 +489,17 @@
       });
       const colour = nodeColour(view, task);
       const status = task.isJoin ? (view.joinerRounds.has(task.round) ? "joiner" : "waiting") : task.status;
-      const group = svg("g", { class: "node", "data-idx": task.idx, "data-status": status, transform: `translate(${to.x},${to.y})` });
+      const group = svg("g", {
+        class: "node",
+        "data-idx": task.idx,
+        "data-status": status,
+        transform: `translate(${to.x},${to.y})`,
+      });
       group.append(svg("title", {}, `$${task.idx} ${task.call} — ${status}`));
       group.append(svg("rect", { width: NODE_W, height: NODE_H, rx: 7, fill: colour }));
       const ink = DARK_TEXT.has(status) ? "#1d2433" : "#ffffff";
-      group.append(svg("text", { x: 10, y: 16, fill: ink, class: "node-title" }, `$${task.idx}  ${shorten(task.tool, 13)}`));
+      const title = `$${task.idx}  ${shorten(task.tool, 13)}`;
+      group.append(svg("text", { x: 10, y: 16, fill: ink, class: "node-title" }, title));
       const detail = task.isJoin ? "joiner" : shorten(task.call.replace(/^[^(]*\(/, "").replace(/\)$/, ""), 19);
       group.append(svg("text", { x: 10, y: 30, fill: ink, class: "node-detail" }, detail));
       nodes.append(group);
@@ -557,7 +565,8 @@
       } else {
         group.append(svg("text", { x: 4, y: y + 14, class: "label lane" }, row.label));
         const end = row.end ?? now;
-        group.append(bar(x(row.start), barY, x(end) - x(row.start), COLOURS[row.lane], `${row.label}: ${seconds(end - row.start)}`));
+        const title = `${row.label}: ${seconds(end - row.start)}`;
+        group.append(bar(x(row.start), barY, x(end) - x(row.start), COLOURS[row.lane], title));
       }
       bars.append(group);
     });
@@ -627,7 +636,9 @@
     const notes = [];
     if (!live) notes.push(el("p", { class: "cost" }, ["cost ", el("b", { text: formatCost(cost) })]));
     else notes.push(el("p", { class: "muted", text: "counting…" }));
-    if (estimated) notes.push(el("p", { class: "muted", text: "≈ counted locally (estimated), not reported by the server" }));
+    if (estimated) {
+      notes.push(el("p", { class: "muted", text: "≈ counted locally (estimated), not reported by the server" }));
+    }
     box.replaceChildren(table, ...notes);
   }
 
@@ -650,7 +661,8 @@
   }
 
   function setPhase(text) {
-    const pending = state.running ? document.querySelector(`.turn[data-run="${CSS.escape(state.running)}"] .pending`) : null;
+    if (!state.running) return;
+    const pending = document.querySelector(`.turn[data-run="${CSS.escape(state.running)}"] .pending`);
     if (pending) pending.textContent = text;
   }
 
@@ -701,12 +713,14 @@
     const status = run.status || "failed";
     const text = run.answer || run.error || (status === "cancelled" ? "The run was cancelled." : "No answer.");
     const answer = el("div", { class: `answer${run.answer ? "" : " error"}`, "data-status": status, text });
-    const meta = el("div", { class: "meta" }, [el("span", { class: "pill", "data-status": status, text: status.replace("_", " ") })]);
+    const pill = el("span", { class: "pill", "data-status": status, text: status.replace("_", " ") });
+    const meta = el("div", { class: "meta" }, [pill]);
     if (run.id) {
       turn.dataset.run = run.id;
       const show = el("button", { type: "button", class: "link", text: "show run" });
       show.addEventListener("click", () => watch(run.id, turn));
-      meta.append(show, el("a", { class: "trace", href: withToken(`runs/${encodeURIComponent(run.id)}/trace`), target: "_blank", rel: "noopener", text: "trace ↗" }));
+      const href = withToken(`runs/${encodeURIComponent(run.id)}/trace`);
+      meta.append(show, el("a", { class: "trace", href, target: "_blank", rel: "noopener", text: "trace ↗" }));
     }
     reply.replaceChildren(answer, meta);
     reply.classList.toggle("failed", !run.answer);
@@ -758,6 +772,12 @@
     view.stopClock();
     try {
       const run = await api(`api/runs/${encodeURIComponent(runId)}`);
+      if (run.status === "running") {
+        // the stream gave up (the server went away?) but the run goes on there
+        if (state.running === runId) setRunning(null);
+        setStatus("lost the run's event stream; reload the page to follow it", true);
+        return;
+      }
       if (turn) fillTurn(turn, { ...run, id: runId });
       if (state.runId === runId) {
         setRunState(run.status || status || "failed");
@@ -766,7 +786,8 @@
       }
       mergeFiles(run.files || []);
     } catch (error) {
-      if (turn) fillTurn(turn, { id: runId, status: status || "failed", error: `could not read the run: ${error.message}` });
+      const failed = { id: runId, status: status || "failed", error: `could not read the run: ${error.message}` };
+      if (turn) fillTurn(turn, failed);
       if (state.runId === runId) setRunState(status || "failed");
     }
     if (state.running === runId) {
@@ -921,7 +942,8 @@
     rememberSession(null);
     setRunning(null);
     renderFiles();
-    $("#messages").replaceChildren(el("p", { id: "empty", class: "empty", text: "A new conversation: ask a question." }));
+    const hint = el("p", { id: "empty", class: "empty", text: "A new conversation: ask a question." });
+    $("#messages").replaceChildren(hint);
     state.view = new RunView();
     setRunState("idle");
     refreshSessions();
