@@ -26,7 +26,7 @@ from llmcompiler.exceptions import LLMCompilerError, WorkspaceError
 from llmcompiler.runtime.ledger import Ledger, TaskRecord, fold
 from llmcompiler.trace.record import event_from_dict
 from llmcompiler.web.runs import LiveRun, RunManager, new_id
-from llmcompiler.web.sessions import UploadTooLarge, download_path, save_upload, session_workspace
+from llmcompiler.web.sessions import download_path, save_upload, session_workspace
 from llmcompiler.web.settings import WebSettings
 from llmcompiler.web.store import Store
 
@@ -248,9 +248,11 @@ async def _upload(request: web.Request) -> web.StreamResponse:
                 raise _error(400, "the body must be multipart/form-data with `file` fields")
             if not part.filename:
                 raise _error(400, "a `file` field has no file name")
-            saved.append(await save_upload(workspace, part.filename, _chunks(part), limit=settings.max_upload_bytes))
-    except UploadTooLarge as exc:
-        raise _error(413, str(exc)) from None
+            upload = await save_upload(workspace, part.filename, _chunks(part), limit=settings.max_upload_bytes)
+            if upload.too_large:
+                limit = settings.max_upload_bytes / (1024 * 1024)
+                raise _error(413, f"{upload.name} is larger than the upload limit of {limit:g} MB")
+            saved.append((upload.name, upload.size))
     except WorkspaceError as exc:
         raise _error(400, str(exc)) from None
     except (ValueError, HttpProcessingError) as exc:  # a malformed multipart body

@@ -14,24 +14,26 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 from llmcompiler.code.workspace import Workspace
 from llmcompiler.exceptions import WorkspaceError
 
-__all__ = ["UploadTooLarge", "clean_name", "session_workspace", "download_path", "save_upload"]
+__all__ = ["Upload", "clean_name", "download_path", "save_upload", "session_workspace"]
 
 _MAX_NAME = 200
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-class UploadTooLarge(Exception):
-    """The upload went past the limit; nothing of it was kept."""
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: saved as `name`, `size` bytes; or refused (`too_large`), nothing kept."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the upload is larger than the limit of {limit // (1024 * 1024)} MB")
-        self.limit = limit
+    name: str
+    size: int
+    too_large: bool = False
 
 
 def session_workspace(root: Path, session: str) -> Workspace:
@@ -55,10 +57,10 @@ def clean_name(name: str) -> str:
     return base
 
 
-async def save_upload(workspace: Workspace, name: str, chunks: AsyncIterator[bytes], *, limit: int) -> tuple[str, int]:
-    """Stream `chunks` into the workspace as `clean_name(name)`; (name, size).
+async def save_upload(workspace: Workspace, name: str, chunks: AsyncIterator[bytes], *, limit: int) -> Upload:
+    """Stream `chunks` into the workspace as `clean_name(name)`.
 
-    Reading stops as soon as the limit is passed (UploadTooLarge); the partial file is removed.
+    Reading stops as soon as the limit is passed (`too_large`); the partial file is removed.
     """
     final = clean_name(name)
     target = workspace.resolve(final)
@@ -71,13 +73,16 @@ async def save_upload(workspace: Workspace, name: str, chunks: AsyncIterator[byt
             async for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
-                    raise UploadTooLarge(limit)
+                    break
                 await asyncio.to_thread(out.write, chunk)
+        if size > limit:
+            Path(temporary).unlink(missing_ok=True)
+            return Upload(final, size, too_large=True)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return final, size
+    return Upload(final, size)
 
 
 def download_path(workspace: Workspace, name: str) -> Path | None:
