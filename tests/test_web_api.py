@@ -540,3 +540,26 @@ async def test_a_too_long_question_and_the_demo_without_a_csv(tmp_path: Path) ->
         assert (await stream(client, run))[-1]["data"] == {"status": "answered"}
         answer = (await (await client.get(f"/api/runs/{run}")).json())["answer"]
         assert "no CSV was uploaded" in answer
+
+
+async def test_a_run_cancelled_before_it_starts_ends_cancelled(tmp_path: Path) -> None:
+    async with served(tmp_path) as client:
+        session = await new_session(client)
+        for _ in range(3):  # the cancel lands during the set-up, or before the agent's first step
+            run = await ask(client, session, QUESTION)
+            assert (await (await client.post(f"/api/runs/{run}/cancel")).json())["status"] in (
+                "cancelling",
+                "cancelled",
+            )
+            messages = await stream(client, run)
+            assert messages[-1]["data"] == {"status": "cancelled"}
+            kinds = [e["type"] for e in events_of(messages)]
+            assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished" and kinds.count("RunFinished") == 1
+
+
+async def test_last_event_id_past_the_events_so_far_waits_for_later_ones(tmp_path: Path) -> None:
+    async with served(tmp_path, speed=4.0) as client:
+        run = await ask(client, await new_session(client), QUESTION)
+        messages = await stream(client, run, **{"Last-Event-ID": "100"})
+        seqs = [e["seq"] for e in events_of(messages)]
+        assert seqs and seqs[0] == 101 and messages[-1]["event"] == "end"

@@ -98,7 +98,7 @@ class LiveRun:
 
     async def follow(self, *, after: int = 0) -> AsyncIterator[tuple[int, str]]:
         """Every event with seq > `after`, as it comes, until the run is finished and stored."""
-        sent = max(0, min(after, len(self.events)))
+        sent = max(0, after)  # events[i] has seq i + 1
         while True:
             await self.wait_beyond(sent, until=lambda: self.finished)
             while sent < len(self.events):
@@ -200,6 +200,7 @@ class RunManager:
                     live.close()
                 else:
                     live.agent_task = group.create_task(self._drive(live, agent, question))
+                    live.agent_task.add_done_callback(lambda _: _agent_done(live, question))
                     if live.cancel_requested:
                         live.agent_task.cancel()
         finally:
@@ -218,8 +219,6 @@ class RunManager:
             pass  # the run emitted RunFinished(cancelled) before it let the cancellation out
         except Exception:
             log.exception("run %s raised", live.id)
-        finally:
-            live.close()
 
     async def _write_events(self, live: LiveRun) -> None:
         """Store the run's events, one transaction per burst, until it is closed."""
@@ -282,6 +281,18 @@ class RunManager:
         if name not in self._suites:
             self._suites[name] = load_suite(name)
         return self._suites[name]
+
+
+def _agent_done(live: LiveRun, question: str) -> None:
+    """The agent's task ended: no more events. A task cancelled before its first step never
+    ran the agent (and so emitted nothing): its run is given a start and a cancelled end here."""
+    if live.ledger.finished is None:
+        if live.ledger.started is None:
+            live.add(ev.RunStarted(question=question))
+        reason = "the run was cancelled" if live.cancel_requested else "the run ended without a result"
+        status = RunStatus.CANCELLED if live.cancel_requested else RunStatus.FAILED
+        live.add(ev.RunFinished(answer="", error=reason, cancelled=live.cancel_requested, status=status.value))
+    live.close()
 
 
 def _file_entry(root: Path, path: Path) -> dict[str, Any]:
