@@ -563,3 +563,27 @@ async def test_last_event_id_past_the_events_so_far_waits_for_later_ones(tmp_pat
         messages = await stream(client, run, **{"Last-Event-ID": "100"})
         seqs = [e["seq"] for e in events_of(messages)]
         assert seqs and seqs[0] == 101 and messages[-1]["event"] == "end"
+
+
+async def test_requests_another_web_site_could_send_are_refused(tmp_path: Path) -> None:
+    async with served(tmp_path) as client:
+        session = await new_session(client)
+        runs = f"/api/sessions/{session}/runs"
+        own = f"http://{client.server.host}:{client.server.port}"
+        assert (await client.post(runs, json={"question": "q"}, headers={"Origin": own})).status == 202
+        for origin in ("http://evil.example", "null", f"http://{client.server.host}:1"):
+            response = await client.post(runs, json={"question": "q"}, headers={"Origin": origin})
+            assert response.status == 403 and "cross-origin" in (await response.json())["error"]
+        assert (await client.post("/api/sessions", headers={"Origin": "http://evil.example"})).status == 403
+        plain = await client.post(runs, data=b'{"question": "q"}', headers={"Content-Type": "text/plain"})
+        assert plain.status == 415 and "error" in await plain.json()
+        rebound = await client.get("/api/sessions", headers={"Host": "evil.example:8765"})
+        assert rebound.status == 403
+        assert (await client.get("/api/sessions", headers={"Host": "localhost:8765"})).status == 200
+        assert (await client.get("/api/sessions", headers={"Host": "[::1]:8765"})).status == 200
+        page = await client.get("/")
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+    async with served(tmp_path, token="t0ken") as client:  # with a token any Host may be used
+        response = await client.get("/api/sessions?token=t0ken", headers={"Host": "my-server.lan:8765"})
+        assert response.status == 200

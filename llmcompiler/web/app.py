@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -27,7 +28,7 @@ from llmcompiler.runtime.ledger import Ledger, TaskRecord, fold
 from llmcompiler.trace.record import event_from_dict
 from llmcompiler.web.runs import LiveRun, RunManager, new_id
 from llmcompiler.web.sessions import download_path, save_upload, session_workspace
-from llmcompiler.web.settings import WebSettings
+from llmcompiler.web.settings import LOCAL_HOSTS, WebSettings
 from llmcompiler.web.store import Store
 
 __all__ = ["MANAGER", "SETTINGS", "STORE", "make_app"]
@@ -52,8 +53,10 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
     400: web.HTTPBadRequest,
     401: web.HTTPUnauthorized,
     404: web.HTTPNotFound,
+    403: web.HTTPForbidden,
     409: web.HTTPConflict,
     413: _TooLarge,
+    415: web.HTTPUnsupportedMediaType,
     503: web.HTTPServiceUnavailable,
 }
 
@@ -64,10 +67,13 @@ def _error(status: int, message: str) -> web.HTTPException:
 
 
 def make_app(settings: WebSettings) -> web.Application:
-    app = web.Application(middlewares=[_errors, _auth], client_max_size=settings.max_upload_bytes + 1024 * 1024)
+    app = web.Application(
+        middlewares=[_errors, _same_origin, _auth], client_max_size=settings.max_upload_bytes + 1024 * 1024
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_lifetime)
     app.on_shutdown.append(_stop_runs)
+    app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", _index)
     app.router.add_get("/static/{path:.+}", _static)
     app.router.add_get("/api/config", _config)
@@ -129,6 +135,36 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 @web.middleware
+async def _same_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse what another web site could make a visitor's browser send here.
+
+    Without a token, the Host must name this machine (a DNS-rebinding page names its own);
+    a request that changes something and carries an Origin must come from this server's own
+    page (a form or fetch on another site is refused before it can start a run or upload)."""
+    settings = request.app[SETTINGS]
+    if not settings.token and _host_name(request.host) not in LOCAL_HOSTS:
+        raise _error(403, f"this server answers only for {', '.join(LOCAL_HOSTS)} (start it with --token)")
+    origin = request.headers.get("Origin")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and origin is not None:
+        if origin == "null" or urlsplit(origin).netloc.lower() != request.host.lower():
+            raise _error(403, "cross-origin request refused")
+    return await handler(request)
+
+
+def _host_name(host: str) -> str:
+    """The Host header without its port (and an IPv6 address without its brackets)."""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")  # the token can be in the URL
+    response.headers.setdefault("X-Frame-Options", "DENY")
+
+
+@web.middleware
 async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.app[SETTINGS].token
     if token and (request.path.startswith("/api/") or request.path.startswith("/runs/")):
@@ -164,6 +200,8 @@ async def _session_or_404(request: web.Request) -> dict[str, Any]:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":  # a form posted from another site is not JSON
+        raise _error(415, f"the body must be JSON (Content-Type: application/json), not {request.content_type}")
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
