@@ -39,7 +39,17 @@ from llmcompiler.tools.math import make_math_tool
 from llmcompiler.trace import Timeline, gantt_png, save_trace
 from llmcompiler.view import make_view
 
-__all__ = ["ANSWER", "QUESTION", "DemoResult", "format_demo", "interrupted_demo", "main", "run_demo"]
+__all__ = [
+    "ANSWER",
+    "QUESTION",
+    "DemoResult",
+    "format_demo",
+    "interrupted_demo",
+    "main",
+    "make_demo_math_tool",
+    "make_search_tool",
+    "run_demo",
+]
 
 # The model's speed (paper-calibrated; see the module docstring and benchmarks/README.md).
 TTFT = 0.5  # seconds to the first token
@@ -145,7 +155,7 @@ def _model(replies: Sequence[str], name: str, speed: float) -> ScriptedModel:
     return ScriptedModel(list(replies), ttft=TTFT / speed, tokens_per_second=TOKENS_PER_SECOND * speed, name=name)
 
 
-def _math_tool(speed: float) -> Tool:
+def make_demo_math_tool(speed: float) -> Tool:
     model = ScriptedModel(
         _math_model_reply, ttft=TTFT / speed, tokens_per_second=TOKENS_PER_SECOND * speed, name="simulated-math"
     )
@@ -201,7 +211,7 @@ async def run_demo(
     stream.flush()
 
     compiler = LLMCompiler(
-        tools=[make_search_tool(speed), _math_tool(speed)],
+        tools=[make_search_tool(speed), make_demo_math_tool(speed)],
         planner=_model([PLAN], "simulated-planner", speed),
         joiner=_model([JOINER_REPLY], "simulated-joiner", speed),
         max_replans=1,
@@ -212,7 +222,7 @@ async def run_demo(
     files.extend(await _save(compiled, "llmcompiler", out, draw))
 
     react = ReActAgent(
-        tools=[make_search_tool(speed), _math_tool(speed)],
+        tools=[make_search_tool(speed), make_demo_math_tool(speed)],
         model=_model(REACT_STEPS, "simulated-react", speed),
         max_steps=len(REACT_STEPS) + 2,
     )

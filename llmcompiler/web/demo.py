@@ -213,7 +213,7 @@ def demo_agent(question: str, *, interpreter: Interpreter | None, speed: float =
     script = script_for(question)
     if script == "rivers":
         ttft, rate = search_demo.TTFT, search_demo.TOKENS_PER_SECOND
-        tools = [search_demo.make_search_tool(speed), search_demo._math_tool(speed)]
+        tools = [search_demo.make_search_tool(speed), search_demo.make_demo_math_tool(speed)]
         plan, joiner = search_demo.PLAN, (lambda _: search_demo.JOINER_REPLY)
     else:
         ttft, rate = demo_code.TTFT, demo_code.TOKENS_PER_SECOND
