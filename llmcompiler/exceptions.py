@@ -29,6 +29,10 @@
      +-- InterpreterError       the code interpreter cannot run code at all
      |    +-- KernelUnavailableError    no kernel: ipykernel missing in the named Python,
      |                          the interpreter not found, the kernel would not start
+     +-- SolutionMemoryError    the memory of solved questions cannot be opened, read or
+     |                          written (corrupt, locked, not a memory file)
+     +-- JudgeError             a cascade's judge cannot give a verdict at all (no terminal
+     |                          to ask, a judge model that cannot be called)
      +-- TraceError             a trace file that cannot be read
      +-- DatasetError           a dataset cannot be found, downloaded, verified or read
      +-- StoreError             a results file cannot be read, has the wrong shape or be written
@@ -171,6 +175,15 @@ class InterpreterError(LLMCompilerError):
 
 class KernelUnavailableError(InterpreterError):
     """No kernel or interpreter process could be started; the message says which and why."""
+
+
+class SolutionMemoryError(LLMCompilerError):
+    """The memory of solved questions cannot be used; the message names the file and why."""
+
+
+class JudgeError(LLMCompilerError):
+    """A cascade's judge cannot give any verdict (a judge that answers neither yes nor no is
+    a verdict of its own, not this error)."""
 
 
 class TraceError(LLMCompilerError):
