@@ -7,7 +7,7 @@ inputs are ready, and a joiner model answers or asks for a new plan.
     from llmcompiler.llm import ScriptedModel
 """
 
-from llmcompiler.agents import LLMCompiler, ReActAgent, RunFailedError, RunResult
+from llmcompiler.agents import Cascade, CascadeResult, LLMCompiler, ReActAgent, RunFailedError, RunResult
 from llmcompiler.exceptions import LLMCompilerError
 from llmcompiler.runtime.events import Event
 from llmcompiler.runtime.scheduler import TaskRecord, TaskStatus
@@ -16,6 +16,8 @@ from llmcompiler.tools import Tool, tool
 __version__ = "0.1.0"  # the one version number: pyproject.toml reads it from here
 
 __all__ = [
+    "Cascade",
+    "CascadeResult",
     "Event",
     "LLMCompiler",
     "LLMCompilerError",

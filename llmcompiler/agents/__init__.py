@@ -1,7 +1,21 @@
-"""The agents: LLMCompiler (planner, joiner, replanning) and the ReAct baseline."""
+"""The agents: LLMCompiler (planner, joiner, replanning), the ReAct baseline and the cascade of both."""
 
 from llmcompiler.agents.base import Agent, RunFailedError, RunResult, RunStatus
+from llmcompiler.agents.cascade import Cascade, CascadeResult, HumanJudge, LevelOutcome, ModelJudge, NoJudge
 from llmcompiler.agents.compiler import LLMCompiler
 from llmcompiler.agents.react import ReActAgent
 
-__all__ = ["Agent", "LLMCompiler", "ReActAgent", "RunFailedError", "RunResult", "RunStatus"]
+__all__ = [
+    "Agent",
+    "Cascade",
+    "CascadeResult",
+    "HumanJudge",
+    "LLMCompiler",
+    "LevelOutcome",
+    "ModelJudge",
+    "NoJudge",
+    "ReActAgent",
+    "RunFailedError",
+    "RunResult",
+    "RunStatus",
+]

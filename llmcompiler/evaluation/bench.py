@@ -48,7 +48,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         default="openai",
         help="openai | azure | vllm | friendli | langchain | scripted (with --replies FILE)",
     )
-    p.add_argument("--model_name", default=None, help="model (default: the suite's default_model)")
+    p.add_argument(
+        "--model_name",
+        default=None,
+        help="model (default: the suite's default_model); a,b[,c]: a cascade, cheapest first",
+    )
     p.add_argument("--replies", metavar="FILE", default=None, help=REPLIES_HELP)
     p.add_argument("--vllm_port", type=port, default=None)
     p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
@@ -61,6 +65,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="prompt set (default: llama for --endpoint completions)",
     )
     add_model_flags(p)
+    add_cascade_flags(p)
     p.add_argument("--do_benchmark", action="store_true", help="also store per-phase timings of every run")
     p.add_argument(
         "--sleep_per_iter", type=nonnegative_seconds, default=0.0, help="seconds to wait after each question"
@@ -100,6 +105,128 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="send the instructions in the first user message, for chat templates that drop the system role (Gemma)",
     )
+
+
+EVALS = ("none", "llm", "human")
+
+
+def add_cascade_flags(p: argparse.ArgumentParser) -> None:
+    """The cascade's and the memory's flags, shared by `ask` and `bench` (docs/cascade.md)."""
+    group = p.add_argument_group(
+        "cascade and memory (--model_name a,b,c runs a, then b when a fails, then c)",
+    )
+    group.add_argument(
+        "--eval",
+        choices=EVALS,
+        default="none",
+        help="who says an answer solved the question: none (any answer does; only failures go on), "
+        "llm (--judge_model says yes or no), human (you, on the terminal)",
+    )
+    group.add_argument(
+        "--judge_model", default=None, metavar="NAME", help="--eval llm: the judge (default: the last --model_name)"
+    )
+    group.add_argument(
+        "--solution_demonstration",
+        action="store_true",
+        help="store every solved question and show the most similar solved ones of the suite to the planner",
+    )
+    group.add_argument(
+        "--memory", default=None, metavar="PATH", help="the memory's SQLite file (default: memory.sqlite3 in the cache)"
+    )
+    group.add_argument(
+        "--memory_k", type=count, default=None, metavar="K", help="solved questions shown per question (3)"
+    )
+
+
+def model_names(text: str | None, default: str | None) -> list[str]:
+    """`--model_name a,b,c` as a list (one name without a comma is a list of one); "" is the
+    backend's own default (a suite that names none: Azure's deployment variable)."""
+    from llmcompiler.exceptions import ConfigurationError
+
+    if not text:
+        return [default or ""]
+    names = [name.strip() for name in text.split(",")]
+    if any(not name for name in names):
+        raise ConfigurationError(f"--model_name {text!r}: an empty name in the list (write a,b,c)")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigurationError(f"--model_name {text!r}: {', '.join(repeated)} is listed twice")
+    return names
+
+
+def check_cascade_options(args: argparse.Namespace, names: Sequence[str]) -> list[str]:
+    """Refuse flags that cannot work together; return warnings for a cascade or a judge model.
+
+    A model of a cascade missing from the price table still runs (self-hosted models have no
+    list price): its cost is reported as unknown, and the warning says so before anything
+    runs; so does a cascade whose list prices do not rise from level to level.
+    """
+    from llmcompiler.exceptions import ConfigurationError
+    from llmcompiler.llm.pricing import price_for
+
+    if args.judge_model is not None and args.eval != "llm":
+        raise ConfigurationError("--judge_model needs --eval llm")
+    if not args.solution_demonstration and (args.memory is not None or args.memory_k is not None):
+        raise ConfigurationError("--memory and --memory_k need --solution_demonstration")
+    scripted = (args.model_type or "").strip().lower() == "scripted"
+    if scripted and (len(names) > 1 or args.eval == "llm"):
+        raise ConfigurationError(
+            "--model_type scripted answers from one replies file; a cascade (--model_name a,b) or --eval llm "
+            "needs models served over HTTP"
+        )
+    if scripted or not (len(names) > 1 or args.eval == "llm"):
+        return []  # one model: what it always was (its cost unknown in the report if unpriced)
+    warnings = []
+    judge = [judge_name(args, names)] if args.eval == "llm" else []
+    for name in dict.fromkeys([*names, *judge]):
+        if name and price_for(name) is None:
+            warnings.append(
+                f"warning: {name!r} is not in the price table (llmcompiler/llm/pricing.py); "
+                "its cost will be reported as unknown"
+            )
+    priced = [(name, price_for(name)) for name in names]
+    for (a, price_a), (b, price_b) in zip(priced, priced[1:], strict=False):
+        if price_a is not None and price_b is not None and price_a.output_per_million > price_b.output_per_million:
+            warnings.append(
+                f"warning: the cascade runs {a!r} before {b!r}, which is cheaper; order --model_name cheapest first"
+            )
+    return warnings
+
+
+def judge_name(args: argparse.Namespace, names: Sequence[str]) -> str:
+    return str(args.judge_model or names[-1])
+
+
+def wants_cascade(args: argparse.Namespace, names: Sequence[str]) -> bool:
+    """A cascade runs when there are levels, a judge or a memory; else the plain agent (as before)."""
+    return len(names) > 1 or args.eval != "none" or bool(args.solution_demonstration)
+
+
+def open_memory(args: argparse.Namespace) -> Any:
+    """The memory of solutions for --solution_demonstration, or None."""
+    if not args.solution_demonstration:
+        return None
+    from llmcompiler.memory import SolutionMemory
+
+    return SolutionMemory(path=args.memory)
+
+
+def make_judge(args: argparse.Namespace, open_model: Any) -> Any:
+    """The judge --eval names; `open_model(name)` opens the judge model (--eval llm)."""
+    from llmcompiler.agents.cascade import HumanJudge, ModelJudge, NoJudge
+
+    if args.eval == "llm":
+        return ModelJudge(open_model())
+    if args.eval == "human":
+        return HumanJudge(sys.stdin, sys.stderr)
+    return NoJudge()
+
+
+def memory_options(memory: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """`build_agent`'s memory arguments (none at all without a memory, so suites predating it work)."""
+    if memory is None:
+        return {}
+    return {"memory": memory, "memory_k": args.memory_k or 3}
 
 
 def main(argv: Sequence[str] | None = None, *, configs_dir: Path | None = None, prog: str | None = None) -> int:
@@ -143,16 +270,18 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
     from llmcompiler.llm.replies import scripted_models
 
     suite = load_suite(_suite_spec(args, configs_dir))
+    names = model_names(args.model_name, suite.setting("default_model"))
+    for warning in check_cascade_options(args, names):  # before anything runs
+        print(warning, file=sys.stderr)
     scripted = scripted_models(args.model_type, args.replies, react=args.react, name=args.model_name)
-    model_name = args.model_name or (scripted.name if scripted is not None else suite.setting("default_model"))
+    if scripted is not None:
+        names = [scripted.name]
     llama = (args.prompts or ("llama" if args.endpoint == "completions" else "gpt")) == "llama"
 
-    if scripted is not None:
-        models: Any = scripted
-    else:
-        models = ModelPool(
+    def pool(name: str) -> Any:
+        return ModelPool(
             args.model_type,
-            model_name,
+            name or None,
             stream=args.stream,
             base_url=args.base_url,
             api_key=args.api_key,
@@ -162,13 +291,20 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             max_tokens=args.max_tokens,
             system_role=not args.no_system_role,
         )
-    planner = models.first()  # credentials are checked here, before any question
-    wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
-    tools_model = scripted.tools_model() if scripted is not None else planner
-    context = SuiteContext(model=tools_model, wikipedia_url=wikipedia_url, search_cache=args.search_cache)
+
+    pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]
+    context: Any = None
     store: ResultStore | None = None
+    memory: Any = None
     try:
+        planner = pools[0].first()  # credentials are checked here, before any question
+        for other in pools[1:]:
+            other.first()
+        wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
+        tools_model = scripted.tools_model() if scripted is not None else planner
+        context = SuiteContext(model=tools_model, wikipedia_url=wikipedia_url, search_cache=args.search_cache)
         store = ResultStore(args.store)  # a corrupt store, or one another run writes, stops here, untouched
+        memory = open_memory(args)  # a corrupt or locked memory stops here too
         dataset_spec = suite.setting("dataset")
         if not (args.dataset or dataset_spec):
             raise ConfigurationError(f"the suite {suite.name!r} names no dataset; pass --dataset PATH")
@@ -178,11 +314,13 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             method="react" if args.react else "llmcompiler",
             suite=suite.name,
             examples=examples,
-            model=f"{args.model_type}:{model_name}",
+            model=f"{args.model_type}:{','.join(name or 'None' for name in names)}",
             endpoint=args.endpoint,
             prompts="llama" if llama else "gpt",
             stream=args.stream,
         )
+        if args.eval != "none":  # absent by default, so stores written before the cascade still match
+            run_by["eval"] = args.eval
         unknown = store.expect(run_by)  # a store of another method, suite, dataset or model stops here
         if unknown:
             print(
@@ -193,20 +331,42 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
         if args.N is not None:
             examples = examples[: args.N]
         tools = suite.tools(context)
-        agent = suite.build_agent(
-            tools,
-            models,
-            react=args.react,
-            llama=llama,
-            max_replans=args.max_replans,
-            timeout=args.timeout,
-            stream=args.stream,
-            plan_grammar=args.plan_grammar,
-        )
+        agents = [
+            suite.build_agent(
+                tools,
+                models,
+                react=args.react,
+                llama=llama,
+                max_replans=args.max_replans,
+                timeout=args.timeout,
+                stream=args.stream,
+                plan_grammar=args.plan_grammar,
+                **memory_options(memory, args),
+            )
+            for models in pools
+        ]
+        agent: Any = agents[0]
+        if wants_cascade(args, names):
+            from llmcompiler.agents.cascade import Cascade
+
+            def judge_model() -> Any:
+                judge_pool = pool(judge_name(args, names))
+                pools.append(judge_pool)
+                return judge_pool.new("joiner")
+
+            agent = Cascade(
+                agents,
+                names=names,
+                judge=make_judge(args, judge_model),
+                memory=memory,
+                suite=suite.name,
+                warn=lambda line: print(f"warning: {line}", file=sys.stderr),
+            )
         method = "react" if args.react else "llmcompiler"
         label = "ReAct" if args.react else "LLMCompiler"
+        shown = " -> ".join(f"{args.model_type}:{name}" for name in names)
         print(
-            f"{label} on {suite.name}: {len(examples)} questions, model {args.model_type}:{model_name}, "
+            f"{label} on {suite.name}: {len(examples)} questions, model{'s' if len(names) > 1 else ''} {shown}, "
             f"concurrency {args.concurrency}, store {args.store}",
             file=sys.stderr,
         )
@@ -228,10 +388,16 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             print(f"error: stopped: {exc}", file=sys.stderr)
             return 2
     finally:
-        if store is not None:
-            store.close()
-        await context.aclose()
-        await models.aclose()
+        try:
+            if store is not None:
+                store.close()
+            if memory is not None:
+                memory.close()
+            if context is not None:
+                await context.aclose()
+        finally:
+            for models in pools:
+                await models.aclose()
     if done.skipped:
         print(f"resumed: {done.skipped} questions already in {args.store}", file=sys.stderr)
     ids = [str(e["id"]) for e in examples]
@@ -245,8 +411,11 @@ def _log(example: Mapping[str, Any], result: Any, record: Mapping[str, Any]) -> 
     from llmcompiler.evaluation.scoring import normalize_answer
 
     print(f"--- {example['id']}: {example['question']}")
-    for plan in result.plans:
-        print(plan)
+    levels = getattr(result, "levels", None)
+    runs = [level.result for level in levels] if levels is not None else [result]
+    for run in runs:
+        for plan in run.plans:
+            print(plan)
     print(f"Answer: {result.answer}")
     print(f"{normalize_answer(result.answer)} <> {normalize_answer(example['answer'])}")
     print(f"time: {result.duration:.3f}s" + (f"  error: {result.error}" if result.error else ""))

@@ -24,9 +24,11 @@ from typing import Any, TextIO
 
 from llmcompiler._compat import TaskGroup
 from llmcompiler.agents.base import Agent, RunResult
+from llmcompiler.agents.cascade import Cascade, CascadeResult
 from llmcompiler.evaluation.scoring import compare_answer
 from llmcompiler.evaluation.store import ResultStore
-from llmcompiler.exceptions import BenchmarkAborted, ModelHTTPError
+from llmcompiler.exceptions import BenchmarkAborted, JudgeError, LLMCompilerError, ModelHTTPError
+from llmcompiler.llm.base import NO_USAGE, Usage
 from llmcompiler.runtime.ledger import fold
 
 __all__ = [
@@ -42,10 +44,19 @@ __all__ = [
 ]
 
 
-def _fatal(result: RunResult) -> bool:
-    """Would every other question fail alike (bad key, no access, unknown model)? Then stop
-    instead of burning through the dataset."""
-    return isinstance(result.exception, ModelHTTPError) and result.exception.fatal
+def _fatal(result: RunResult | CascadeResult) -> tuple[str, LLMCompilerError] | None:
+    """Would every other question fail alike (bad key, no access, unknown model, a human judge
+    with nobody at the terminal)? Then stop instead of burning through the dataset."""
+    if isinstance(result, CascadeResult):
+        if isinstance(result.exception, JudgeError):
+            return str(result.exception), result.exception
+        runs = [level.result for level in result.levels]
+    else:
+        runs = [result]
+    for run in runs:
+        if isinstance(run.exception, ModelHTTPError) and run.exception.fatal:
+            return run.error or str(run.exception), run.exception
+    return None
 
 
 def dataset_fingerprint(examples: Sequence[Mapping[str, Any]]) -> str:
@@ -80,21 +91,60 @@ def producer(
     }
 
 
-def record_for(example: Mapping[str, Any], result: RunResult, *, method: str, timings: bool = False) -> dict[str, Any]:
-    """The stored record of one question."""
+def _usage_stats(results: Sequence[RunResult]) -> dict[str, Any]:
+    """Tokens per role and in total, summed over `results` (one run, or a cascade's levels)."""
     stats: dict[str, Any] = {}
-    for role, usage in result.usage.items():
+    roles: dict[str, Usage] = {}
+    total = NO_USAGE
+    for result in results:
+        for role, usage in result.usage.items():
+            roles[role] = roles.get(role, NO_USAGE) + usage
+        total = total + result.total_usage
+    for role, usage in roles.items():
         stats[role] = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "calls": usage.calls}
-    total = result.total_usage
-    stats["total"] = {"input_tokens": total.input_tokens, "output_tokens": total.output_tokens, "calls": total.calls}
+    stats["_total"] = total
+    return stats
+
+
+def _run_cost(result: RunResult) -> float | None:
     costs = result.cost()
-    stats["cost"] = None if not costs or any(c is None for c in costs.values()) else sum(costs.values())
+    return None if not costs or any(c is None for c in costs.values()) else sum(c for c in costs.values() if c)
+
+
+def record_for(
+    example: Mapping[str, Any], result: RunResult | CascadeResult, *, method: str, timings: bool = False
+) -> dict[str, Any]:
+    """The stored record of one question.
+
+    A cascade's record has the same keys, its tokens, cost, rounds and tasks summed over the
+    levels (the judge's tokens under the role "judge"), and also `levels`: per level the model,
+    its verdict, tokens, cost and seconds, with `solved_by` the model that solved it (or None).
+    """
+    runs = [level.result for level in result.levels] if isinstance(result, CascadeResult) else [result]
+    last = runs[-1]
+    stats = _usage_stats(runs)
+    total: Usage = stats.pop("_total")
+    dollars: float | None
+    if isinstance(result, CascadeResult):
+        judged = NO_USAGE
+        for level in result.levels:
+            if level.judgement is not None and level.judgement.usage.calls:
+                judged = judged + level.judgement.usage
+        if judged.calls:
+            stats["judge"] = {"input_tokens": judged.input_tokens, "output_tokens": judged.output_tokens}
+            stats["judge"]["calls"] = judged.calls
+            total = total + judged
+        dollars = result.cost()
+    else:
+        dollars = _run_cost(result)
+    stats["total"] = {"input_tokens": total.input_tokens, "output_tokens": total.output_tokens, "calls": total.calls}
+    stats["cost"] = dollars
     stats["estimated"] = total.estimated
-    stats["rounds"] = result.rounds
-    stats["tasks"] = len(result.tasks)
-    stats["failed_tasks"] = sum(1 for t in result.tasks if t.status.value != "done")
+    stats["rounds"] = sum(run.rounds for run in runs)
+    stats["tasks"] = sum(len(run.tasks) for run in runs)
+    stats["failed_tasks"] = sum(1 for run in runs for t in run.tasks if t.status.value != "done")
     if timings:
-        stats["timeline"] = phase_times(result)
+        stats["timeline"] = phase_times(last)
     record: dict[str, Any] = {
         "question": example["question"],
         "label": example["answer"],
@@ -107,6 +157,20 @@ def record_for(example: Mapping[str, Any], result: RunResult, *, method: str, ti
     for key in ("level", "branch"):
         if key in example:
             record[key] = example[key]
+    if isinstance(result, CascadeResult):
+        record["levels"] = [
+            {
+                "model": level.name,
+                "verdict": level.verdict,
+                "input_tokens": level.usage.input_tokens,
+                "output_tokens": level.usage.output_tokens,
+                "cost": level.cost(),
+                "seconds": level.seconds,
+                "error": level.result.error,
+            }
+            for level in result.levels
+        ]
+        record["solved_by"] = None if result.solved_by is None else result.levels[result.solved_by].name
     return record
 
 
@@ -181,7 +245,7 @@ class BenchmarkRun:
 
 
 async def run_benchmark(
-    agent: Agent,
+    agent: Agent | Cascade,
     examples: Sequence[Mapping[str, Any]],
     store: ResultStore,
     *,
@@ -190,7 +254,7 @@ async def run_benchmark(
     sleep_per_iter: float = 0.0,
     progress: Progress | None = None,
     timings: bool = False,
-    on_result: Callable[[Mapping[str, Any], RunResult, dict[str, Any]], None] | None = None,
+    on_result: Callable[[Mapping[str, Any], Any, dict[str, Any]], None] | None = None,
 ) -> BenchmarkRun:
     """Answer every example not yet in `store`, at most `concurrency` at a time."""
     if concurrency < 1:
@@ -198,7 +262,7 @@ async def run_benchmark(
     todo = [e for e in examples if not finished(store, str(e["id"]))]
     slots = asyncio.Semaphore(concurrency)
     writing = asyncio.Lock()
-    fatal: list[RunResult] = []
+    fatal: list[tuple[str, LLMCompilerError]] = []
 
     async def answer(example: Mapping[str, Any]) -> None:
         async with slots:
@@ -213,8 +277,9 @@ async def run_benchmark(
                 progress.update(record)
             if on_result is not None:
                 on_result(example, result, record)
-            if _fatal(result):
-                fatal.append(result)
+            stop = _fatal(result)
+            if stop is not None:
+                fatal.append(stop)
             if sleep_per_iter > 0:
                 await asyncio.sleep(sleep_per_iter)  # asked for by the user, to respect rate limits
 
@@ -222,7 +287,8 @@ async def run_benchmark(
         for example in todo:
             group.create_task(answer(example))
     if fatal:
-        raise BenchmarkAborted(fatal[0].error or "a fatal model error", cause=fatal[0].exception)
+        message, cause = fatal[0]
+        raise BenchmarkAborted(message or "a fatal model error", cause=cause)
     return BenchmarkRun(ran=len(todo), skipped=len(examples) - len(todo))
 
 
