@@ -19,18 +19,21 @@ event (`llmcompiler.runtime.events`), and `RunResult` is built from them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmcompiler._validate import non_negative_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run, RunFailedError, RunResult
 from llmcompiler.agents.joiner import Decision, joiner_messages, parse_decision, render_scratchpad
-from llmcompiler.agents.planner import EarlierRound, planner_messages
-from llmcompiler.exceptions import ModelError, NoDecisionError, ReplanLimitError
+from llmcompiler.agents.planner import EarlierRound, check_memory, join_examples, planner_messages, recalled_examples
+from llmcompiler.exceptions import ModelError, NoDecisionError, ReplanLimitError, SolutionMemoryError
 from llmcompiler.llm.base import ChatModel
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.threads import ThreadRunner
+
+if TYPE_CHECKING:
+    from llmcompiler.memory import SolutionMemory
 
 __all__ = ["LLMCompiler", "RunFailedError", "RunResult"]
 
@@ -44,6 +47,9 @@ class LLMCompiler(Agent):
     `max_concurrency`: tool calls in flight at once (None = no limit).
     `stream=False` waits for the whole plan before running anything (for comparisons).
     `timeout`: seconds for a whole run; past it the run ends with an error.
+    `memory`: a `SolutionMemory`; before its first plan a run recalls the `memory_k` solved
+    questions of suite `memory_suite` most like its own and shows them to the planner
+    ahead of `planner_examples` (it stores nothing: the caller decides what was solved).
     """
 
     def __init__(
@@ -59,6 +65,9 @@ class LLMCompiler(Agent):
         stream: bool = True,
         timeout: float | None = None,
         threads: ThreadRunner | None = None,
+        memory: SolutionMemory | None = None,
+        memory_suite: str = "",
+        memory_k: int = 3,
     ) -> None:
         checked = non_negative_int("max_replans", max_replans)
         assert checked is not None  # (None only where allowed)
@@ -70,6 +79,7 @@ class LLMCompiler(Agent):
         self.joiner_examples = joiner_examples
         self.max_replans = max_replans
         self.stream = stream
+        self.memory, self.memory_suite, self.memory_k = check_memory(memory, memory_suite, memory_k)
 
     def _new_run(self, question: str, log: ev.EventLog) -> Run:
         return _CompilerRun(self, question, log)
@@ -82,8 +92,19 @@ class _CompilerRun(Run):
         super().__init__(compiler, question, log)
         self.earlier: list[EarlierRound] = []
         self.next_id = 1
+        self.examples = compiler.planner_examples
 
     async def proceed(self) -> None:
+        agent = self.agent
+        if agent.memory is not None:
+            try:
+                recalled = await recalled_examples(
+                    agent.memory, self.question, suite=agent.memory_suite, k=agent.memory_k, agent="llmcompiler"
+                )
+            except SolutionMemoryError as exc:
+                self.fail(exc)
+                return
+            self.examples = join_examples(recalled, agent.planner_examples)
         last = self.agent.max_replans + 1
         for round in range(1, last + 1):
             plan_error = await self._plan(round)
@@ -113,7 +134,7 @@ class _CompilerRun(Run):
         messages = planner_messages(
             question=self.question,
             tool_lines=[t.prompt_line() for t in self.agent.tools.values()],
-            examples=self.agent.planner_examples,
+            examples=self.examples,
             first_id=self.next_id,
             earlier=self.earlier,
         )

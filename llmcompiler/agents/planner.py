@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from llmcompiler.exceptions import ConfigurationError
 from llmcompiler.llm.base import Message, system, user
 from llmcompiler.plan.parser import END_OF_PLAN
+
+if TYPE_CHECKING:
+    from llmcompiler.memory import SolutionMemory
 
 _INTRO = """\
 You plan how to answer a question with tools. Write the plan as numbered tool calls; the
@@ -64,3 +69,30 @@ def planner_messages(
             f"do not call again what already succeeded. Number the new calls from {first_id}."
         )
     return [system("\n\n".join(parts)), user(request)]
+
+
+# -- the memory of solved questions (shared by LLMCompiler and ReAct) ---------------------
+
+
+def check_memory(memory: Any, suite: str, k: int) -> tuple[SolutionMemory | None, str, int]:
+    """An agent's `memory`, `memory_suite` and `memory_k`, checked."""
+    if memory is not None and not (callable(getattr(memory, "arecall", None)) and hasattr(memory, "examples_text")):
+        raise ConfigurationError(f"memory must be a SolutionMemory or None, got {type(memory).__name__}")
+    if not isinstance(suite, str):
+        raise ConfigurationError(f"memory_suite must be a string, got {type(suite).__name__}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigurationError(f"memory_k must be a whole number >= 1, got {k!r}")
+    return memory, suite, k
+
+
+async def recalled_examples(memory: SolutionMemory, question: str, *, suite: str, k: int, agent: str) -> str:
+    """The examples block of the stored solutions most like `question` ("" for none);
+    raises SolutionMemoryError when the memory cannot be read."""
+    solutions = await memory.arecall(question, suite=suite, k=k, agent=agent)
+    return memory.examples_text(solutions)
+
+
+def join_examples(recalled: str, examples: str) -> str:
+    """Recalled solutions first, then the suite's examples, separated as examples are ("###")."""
+    parts = [part.strip() for part in (recalled, examples) if part.strip()]
+    return "\n###\n".join(parts)

@@ -21,17 +21,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmcompiler._validate import positive_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run
 from llmcompiler.agents.joiner import parse_decision
-from llmcompiler.exceptions import StepLimitError
+from llmcompiler.agents.planner import check_memory, join_examples, recalled_examples
+from llmcompiler.exceptions import SolutionMemoryError, StepLimitError
 from llmcompiler.llm.base import ChatModel, Message, system, user
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import PlanParser
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.threads import ThreadRunner
+
+if TYPE_CHECKING:
+    from llmcompiler.memory import SolutionMemory
 
 OBSERVATION = "Observation:"
 
@@ -69,6 +73,8 @@ class ReActAgent(Agent):
     """The ReAct baseline; same API as `LLMCompiler` (`arun`, `ainvoke`, `astream`, `run`).
 
     `max_steps`: model calls allowed before the run ends without an answer.
+    `memory`, `memory_suite`, `memory_k`: as on `LLMCompiler`; the recalled ReAct solutions
+    go ahead of `examples`.
     """
 
     def __init__(
@@ -80,6 +86,9 @@ class ReActAgent(Agent):
         max_steps: int = 10,
         timeout: float | None = None,
         threads: ThreadRunner | None = None,
+        memory: SolutionMemory | None = None,
+        memory_suite: str = "",
+        memory_k: int = 3,
     ) -> None:
         checked = positive_int("max_steps", max_steps)
         assert checked is not None  # (None only where allowed)
@@ -88,6 +97,7 @@ class ReActAgent(Agent):
         self.model = as_model(model, role="model")
         self.examples = examples
         self.max_steps = max_steps
+        self.memory, self.memory_suite, self.memory_k = check_memory(memory, memory_suite, memory_k)
 
     def _new_run(self, question: str, log: ev.EventLog) -> Run:
         return _ReActRun(self, question, log)
@@ -100,11 +110,22 @@ class _ReActRun(Run):
     async def proceed(self) -> None:
         transcript: list[str] = []
         tool_lines = [t.prompt_line() for t in self.agent.tools.values()]
+        agent = self.agent
+        examples = agent.examples
+        if agent.memory is not None:
+            try:
+                recalled = await recalled_examples(
+                    agent.memory, self.question, suite=agent.memory_suite, k=agent.memory_k, agent="react"
+                )
+            except SolutionMemoryError as exc:
+                self.fail(exc)
+                return
+            examples = join_examples(recalled, examples)
         for step in range(1, self.agent.max_steps + 1):
             messages = react_messages(
                 question=self.question,
                 tool_lines=tool_lines,
-                examples=self.agent.examples,
+                examples=examples,
                 transcript="\n".join(transcript),
             )
             self.emit(ev.StepStarted(step=step))

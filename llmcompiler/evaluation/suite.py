@@ -148,6 +148,8 @@ class Suite:
         timeout: float | None = None,
         stream: bool = True,
         plan_grammar: str = "off",
+        memory: Any = None,
+        memory_k: int = 3,
     ) -> Any:
         """LLMCompiler (planner and joiner from `models`) or ReAct with this suite's settings.
 
@@ -156,6 +158,8 @@ class Suite:
         "vllm" sends `plan_regex(tools)` as vLLM's structured output, "gbnf" sends
         `plan_gbnf(tools)` as llama.cpp's `grammar`; the joiner and ReAct are never
         constrained.
+        `memory` (a `SolutionMemory`) shows the agent the `memory_k` most similar solved
+        questions of this suite (by its name) ahead of its examples.
         """
         from llmcompiler.agents import LLMCompiler, ReActAgent
 
@@ -169,6 +173,9 @@ class Suite:
                 examples=self.react_examples(llama=llama) if examples else "",
                 max_steps=int(self.setting("react_max_steps", 10)),
                 timeout=timeout,
+                memory=memory,
+                memory_suite=self.name,
+                memory_k=memory_k,
             )
         planner_examples, joiner_examples = self.prompts(llama=llama) if examples else ("", "")
         if plan_grammar == "off":
@@ -188,6 +195,9 @@ class Suite:
             max_replans=max_replans if max_replans is not None else int(self.setting("max_replans", 2)),
             stream=stream,
             timeout=timeout,
+            memory=memory,
+            memory_suite=self.name,
+            memory_k=memory_k,
         )
 
 
