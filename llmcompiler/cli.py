@@ -8,6 +8,8 @@
     llmcompiler trace FILE [--out DIR]
     llmcompiler demo [--code]
     llmcompiler serve [--demo] [--host 127.0.0.1] [--port 8765] [--token TOKEN] [--db PATH]
+    llmcompiler ask "QUESTION" --model_name gpt-4o-mini,gpt-4o [--eval none|llm|human] [--solution_demonstration]
+    llmcompiler memory list|show ID|clear|export FILE [--suite S] [--memory PATH]
 
 A mistake a user can make (missing key, unknown benchmark, bad config path, unreadable
 trace) prints one line and exits with status 2; `--debug` shows the traceback instead.
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler._argparse import ArgumentParser, nonnegative_count, port, positive_number, positive_seconds
-from llmcompiler.evaluation.bench import add_model_flags
+from llmcompiler.evaluation.bench import add_cascade_flags, add_model_flags
 from llmcompiler.exceptions import LLMCompilerError
 from llmcompiler.llm.replies import REPLIES_HELP
 
@@ -44,6 +46,7 @@ commands:
   demo             an offline demo: LLMCompiler and ReAct side by side, no key needed
   demo --code      an offline demo of the code interpreter: scripted models, real code
   serve            the web UI: ask, upload, download and watch the plan run (--demo: no key needed)
+  memory           the solved questions --solution_demonstration keeps: list, show, clear, export
 
 `llmcompiler COMMAND --help` shows a command's options."""
 
@@ -57,6 +60,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    if command == "memory":
+        from llmcompiler.memory.command import main as memory_main
+
+        return memory_main(rest, prog=prog or "llmcompiler memory")
     if command == "bench" and rest[:1] != ["runtime"]:
         from llmcompiler.evaluation.bench import main as bench_main
 
@@ -117,13 +124,18 @@ def _ask_parser() -> argparse.ArgumentParser:
         default="openai",
         help="openai | azure | vllm | friendli | langchain | scripted (with --replies FILE)",
     )
-    p.add_argument("--model_name", default=None, help="model (default: the suite's default_model)")
+    p.add_argument(
+        "--model_name",
+        default=None,
+        help="model (default: the suite's default_model); a,b[,c]: a cascade, cheapest first",
+    )
     p.add_argument("--replies", metavar="FILE", default=None, help=REPLIES_HELP)
     p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
     p.add_argument("--api_key", default=None)
     p.add_argument("--vllm_port", type=port, default=None)
     p.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
     add_model_flags(p)
+    add_cascade_flags(p)
     p.add_argument("--wikipedia_url", default=None)
     p.add_argument("--max_replans", type=nonnegative_count, default=None)
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed for the run")
@@ -201,7 +213,9 @@ def _question(options: argparse.Namespace) -> tuple[str, str | None]:
     from llmcompiler.exceptions import ConfigurationError
 
     question = options.question_option or options.question
-    piped = sys.stdin.read() if _stdin_is_piped() else None
+    # --eval human reads its verdicts from stdin: with a question given, stdin is not context
+    judging = options.eval == "human" and bool(question)
+    piped = sys.stdin.read() if _stdin_is_piped() and not judging else None
     if question and piped and piped.strip():
         return question, piped
     question = question or (piped or "").strip()
@@ -251,18 +265,29 @@ def _interrupted_ask(options: argparse.Namespace, events: list[Any]) -> str:
 async def _ask_async(
     options: argparse.Namespace, question: str, piped: str | None, events: list[Any], workspace: list[Path]
 ) -> int:
+    from llmcompiler.evaluation.bench import (
+        check_cascade_options,
+        memory_options,
+        model_names,
+        open_memory,
+        wants_cascade,
+    )
     from llmcompiler.evaluation.suite import ModelPool, SuiteContext, load_suite
     from llmcompiler.llm.replies import scripted_models
 
     default = "llmcompiler.suites.code" if _wants_code(options) and not options.tools else "llmcompiler.suites.general"
     suite = load_suite(options.config or default)
+    names = model_names(options.model_name, suite.setting("default_model"))
+    for warning in check_cascade_options(options, names):  # before anything runs
+        print(warning, file=sys.stderr)
     scripted = scripted_models(options.model_type, options.replies, react=options.react, name=options.model_name)
     if scripted is not None:
-        models: Any = scripted
-    else:
-        models = ModelPool(
+        names = [scripted.name]
+
+    def pool(name: str) -> Any:
+        return ModelPool(
             options.model_type,
-            options.model_name or suite.setting("default_model"),
+            name or None,
             base_url=options.base_url,
             api_key=options.api_key,
             vllm_port=options.vllm_port,
@@ -271,16 +296,23 @@ async def _ask_async(
             max_tokens=options.max_tokens,
             system_role=not options.no_system_role,
         )
-    planner = models.first()
-    wikipedia_url = options.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL")
-    context = SuiteContext(
-        model=scripted.tools_model() if scripted is not None else planner,
-        wikipedia_url=wikipedia_url,
-        interpreter_config=_interpreter_config(options),
-        workspace=options.workspace,
-    )
+
+    pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]
+    memory: Any = None
+    context: Any = None
     interpreter: Any = None
     try:  # the context's close stops every kernel, on Ctrl-C too
+        planner = pools[0].first()  # credentials are checked here, before anything runs
+        for other in pools[1:]:
+            other.first()
+        memory = open_memory(options)  # a corrupt or locked memory: one line, nothing ran
+        wikipedia_url = options.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL")
+        context = SuiteContext(
+            model=scripted.tools_model() if scripted is not None else planner,
+            wikipedia_url=wikipedia_url,
+            interpreter_config=_interpreter_config(options),
+            workspace=options.workspace,
+        )
         tools = _load_tools(options.tools) if options.tools else suite.tools(context)
         if context.has_interpreter or options.files:
             interpreter = context.interpreter()
@@ -289,44 +321,129 @@ async def _ask_async(
             question = _with_files(question, interpreter, options.files, piped)
         elif piped is not None:
             question = f"{question}\n\nContext:\n{piped.strip()}"
-        agent = suite.build_agent(
-            tools,
-            models,
-            react=options.react,
-            llama=options.endpoint == "completions",
-            examples=not options.tools,
-            max_replans=options.max_replans,
-            timeout=options.timeout,
-            plan_grammar=options.plan_grammar,
-        )
-        if options.verbose:
-            from llmcompiler.view import make_view
-
-            view = make_view(stream=sys.stderr, title=question.splitlines()[0][:80], agent=agent)
-
-            def show(event: Any) -> None:
-                events.append(event)
-                view(event)
-
-            with view:
-                result = await agent.ainvoke(question, on_event=show)
+        agents = [
+            suite.build_agent(
+                tools,
+                models,
+                react=options.react,
+                llama=options.endpoint == "completions",
+                examples=not options.tools,
+                max_replans=options.max_replans,
+                timeout=options.timeout,
+                plan_grammar=options.plan_grammar,
+                **memory_options(memory, options),
+            )
+            for models in pools
+        ]
+        if wants_cascade(options, names):
+            result = await _ask_cascade(options, question, agents, names, suite.name, memory, pools, pool, events)
         else:
-            result = await agent.ainvoke(question, on_event=events.append)
+            result = await _ask_one(options, question, agents[0], events)
     finally:
-        await context.aclose()
-        await models.aclose()
+        try:
+            if memory is not None:
+                memory.close()
+            if context is not None:
+                await context.aclose()
+        finally:
+            for models in pools:
+                await models.aclose()
     if options.trace:
         from llmcompiler.trace import save_trace
 
-        save_trace(result.events, options.trace)
+        save_trace(result.result.events if hasattr(result, "levels") else result.events, options.trace)
     if result.error is None:
         print(result.answer)
     if interpreter is not None:
         _print_files(interpreter)
     if result.error is not None:
         print(f"error: {result.error}", file=sys.stderr)
-        return 1
+        return 2 if _judge_failed(result) else 1
     return 0
+
+
+def _judge_failed(result: Any) -> bool:
+    from llmcompiler.exceptions import JudgeError
+
+    return isinstance(getattr(result, "exception", None), JudgeError)
+
+
+async def _ask_one(options: argparse.Namespace, question: str, agent: Any, events: list[Any]) -> Any:
+    if not options.verbose:
+        return await agent.ainvoke(question, on_event=events.append)
+    from llmcompiler.view import make_view
+
+    view = make_view(stream=sys.stderr, title=question.splitlines()[0][:80], agent=agent)
+
+    def show(event: Any) -> None:
+        events.append(event)
+        view(event)
+
+    with view:
+        return await agent.ainvoke(question, on_event=show)
+
+
+async def _ask_cascade(
+    options: argparse.Namespace,
+    question: str,
+    agents: list[Any],
+    names: list[str],
+    suite: str,
+    memory: Any,
+    pools: list[Any],
+    pool: Any,
+    events: list[Any],
+) -> Any:
+    """The cascade: each level's run in a view of its own with -v, then a line per level."""
+    import contextlib
+
+    from llmcompiler.agents.cascade import Cascade, describe_levels
+    from llmcompiler.evaluation.bench import judge_name, make_judge
+
+    def judge_model() -> Any:
+        judge_pool = pool(judge_name(options, names))
+        pools.append(judge_pool)
+        return judge_pool.new("joiner")
+
+    cascade = Cascade(
+        agents,
+        names=names,
+        judge=make_judge(options, judge_model),
+        memory=memory,
+        suite=suite,
+        warn=lambda line: print(f"warning: {line}", file=sys.stderr),
+    )
+    if not options.verbose:
+        return await cascade.ainvoke(question, on_event=events.append)
+    from llmcompiler.view import make_view
+
+    title = question.splitlines()[0][:70]
+    with contextlib.ExitStack() as stack:
+        shown: list[Any] = []
+
+        def on_level(index: int, name: str, agent: Any) -> None:
+            stack.close()  # the previous level's view draws its last frame
+            view = make_view(stream=sys.stderr, title=f"[{index + 1}/{len(names)} {name}] {title}", agent=agent)
+            stack.enter_context(view)
+            shown[:] = [view]
+
+        def show(event: Any) -> None:
+            events.append(event)
+            if shown:
+                shown[0](event)
+
+        result = await cascade.ainvoke(question, on_event=show, on_level=on_level)
+    for line in describe_levels(result):
+        print(line, file=sys.stderr)
+    total = result.cost()
+    usage = result.usage
+    solved = "unsolved" if result.solved_by is None else f"solved by {names[result.solved_by]}"
+    print(
+        f"cascade: {solved}; {usage.input_tokens:,} in / {usage.output_tokens:,} out tokens, "
+        + ("cost unknown" if total is None else f"${total:.6f}"),
+        file=sys.stderr,
+    )
+    return result
 
 
 def _with_files(question: str, interpreter: Any, files: Sequence[str], piped: str | None) -> str:
