@@ -5,6 +5,8 @@
     llmcompiler memory clear [--suite S] [--memory PATH]
     llmcompiler memory export FILE [--suite S] [--memory PATH]
 
+`--wait SECONDS` (default 5) is how long a command waits while another program writes.
+
 A memory file that does not exist yet is an empty memory: reading it creates nothing. A
 corrupt, locked or foreign file, an unknown id or an unwritable export file is one line on
 stderr and exit status 2.
@@ -18,7 +20,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from llmcompiler._argparse import ArgumentParser
+from llmcompiler._argparse import ArgumentParser, nonnegative_seconds
 from llmcompiler.exceptions import SolutionMemoryError
 from llmcompiler.memory.store import Solution, SolutionMemory, default_memory_path
 
@@ -34,6 +36,9 @@ def _parser(prog: str) -> ArgumentParser:
     def command(name: str, help: str) -> ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.add_argument("--memory", default=None, help=f"the memory file (default {default_memory_path()})")
+        sub.add_argument(
+            "--wait", type=nonnegative_seconds, default=5.0, help="seconds to wait for another program's lock (5)"
+        )
         return sub  # (subparsers are made with the parent's class: ArgumentParser)
 
     listing = command("list", "one line per stored solution, oldest first")
@@ -69,9 +74,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "llmcompiler memory")
 
 
 def _dispatch(options: argparse.Namespace, path: Path) -> int:
-    if not path.exists() and options.action != "export":
+    if not path.exists():
         return _empty(options, path)
-    with SolutionMemory(path) as memory:
+    with SolutionMemory(path, busy_timeout=options.wait) as memory:
         if options.action == "list":
             _list(memory.list(options.suite), path, options.suite)
         elif options.action == "show":
@@ -96,6 +101,12 @@ def _empty(options: argparse.Namespace, path: Path) -> int:
         return 2
     if options.action == "clear":
         print(f"removed 0 solutions from {path} (it does not exist)")
+    elif options.action == "export":
+        try:
+            Path(options.file).expanduser().write_text("", encoding="utf-8")
+        except OSError as exc:
+            raise SolutionMemoryError(f"cannot write {options.file}: {exc.strerror or exc}") from exc
+        print(f"wrote 0 solutions to {options.file} ({path} does not exist)")
     else:
         print(f"no solutions: {path} does not exist (nothing stored yet)")
     return 0
