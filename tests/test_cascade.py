@@ -114,7 +114,10 @@ async def test_the_model_judge(server, reply, verdicts, answer, warned):
     result = await cascade.ainvoke(QUESTION)
     assert [lv.verdict for lv in result.levels] == verdicts and result.answer == answer
     asked = [r.json for r in server.requests if r.json.get("model") == "judge"]
-    assert "Answer: Juniper Falls" in asked[0]["messages"][-1]["content"] and QUESTION in asked[0]["messages"][-1]["content"]
+    assert (
+        "Answer: Juniper Falls" in asked[0]["messages"][-1]["content"]
+        and QUESTION in asked[0]["messages"][-1]["content"]
+    )
     judged = result.levels[0].judgement
     assert judged is not None and judged.usage.calls == 1 and judged.model == "judge"
     assert result.levels[0].usage.calls == 3  # planner, joiner and the judge
