@@ -32,7 +32,7 @@ from llmcompiler.memory.retrieval import BM25Retriever, Retriever
 if TYPE_CHECKING:
     from llmcompiler.agents.base import RunResult
 
-__all__ = ["FORMAT", "Solution", "SolutionMemory", "default_memory_path"]
+__all__ = ["FORMAT", "RETRIEVERS", "Solution", "SolutionMemory", "default_memory_path"]
 
 FORMAT = "llmcompiler-solution-memory"
 VERSION = 1
@@ -95,21 +95,22 @@ class SolutionMemory:
     """Solved questions in SQLite and their retrieval as in-context examples.
 
     `path`: the file (None: `default_memory_path()`); it is created, with its folder, when
-    missing. `retriever`: how questions are ranked (default BM25). `busy_timeout`: seconds a
-    call waits for another program's lock before it fails.
+    missing. `retriever`: how questions are ranked: "bm25" (the default), "embeddings"
+    (`llmcompiler.memory.embeddings`, the optional extra) or a `Retriever`.
+    `busy_timeout`: seconds a call waits for another program's lock before it fails.
     """
 
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
         *,
-        retriever: Retriever | None = None,
+        retriever: Retriever | str | None = None,
         busy_timeout: float = 5.0,
     ) -> None:
         if isinstance(busy_timeout, bool) or not isinstance(busy_timeout, (int, float)) or not busy_timeout >= 0:
             raise ConfigurationError(f"busy_timeout must be a number of seconds >= 0, got {busy_timeout!r}")
         self.path = Path(path).expanduser() if path is not None else default_memory_path()
-        self.retriever: Retriever = retriever if retriever is not None else BM25Retriever()
+        self.retriever = _retriever(retriever)
         self.busy_timeout = float(busy_timeout)
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
@@ -319,6 +320,23 @@ class SolutionMemory:
             temporary.unlink(missing_ok=True)
             raise SolutionMemoryError(f"cannot write {target}: {exc.strerror or exc}") from exc
         return len(solutions)
+
+
+RETRIEVERS = ("bm25", "embeddings")
+
+
+def _retriever(spec: Retriever | str | None) -> Retriever:
+    if spec is None or spec == "bm25":
+        return BM25Retriever()
+    if spec == "embeddings":
+        from llmcompiler.memory.embeddings import EmbeddingRetriever
+
+        return EmbeddingRetriever()
+    if isinstance(spec, str):
+        raise ConfigurationError(f"retriever must be one of {', '.join(RETRIEVERS)} or a Retriever, not {spec!r}")
+    if not callable(getattr(spec, "rank", None)):
+        raise ConfigurationError(f"retriever must have rank(query, documents), got {type(spec).__name__}")
+    return spec
 
 
 def _solution(row: Sequence[Any]) -> Solution:
