@@ -152,6 +152,7 @@ class HumanJudge:
             self._write("Is this question solved? [y/n] ")
             line = await asyncio.to_thread(self._readline)
             if line is None or line == "":
+                self._write("\n")  # whatever reports the error starts a line of its own
                 raise JudgeError("--eval human: standard input is closed, so nobody can judge the answer")
             reply = line.strip().lower()
             if reply in ("y", "yes"):

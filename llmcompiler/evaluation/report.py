@@ -20,6 +20,12 @@ Definitions (all over the selected records, in file order):
 * cost per question: mean of ``stats.cost`` over the records where it is a number.
 * breakdowns: per value of ``"branch"`` (ParallelQA) and of ``"level"`` (HotpotQA), when
   some record has one: count, accuracy and mean latency.
+* cascade (records with ``"levels"``, written by ``--model_name a,b``): per model, how many
+  questions reached it and how many it solved (and of those, how many match the label); the
+  cascade's total cost; and the cost of the strongest (last) model alone, estimated per
+  question: its real cost where the cascade reached it, else the tokens of the last level
+  that ran priced at the strongest model's list price (the same work at its price; a strong
+  model often needs fewer rounds, so this leans high). Unknown when a price is missing.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from llmcompiler._stats import percentile
 from llmcompiler._text import shorten
 from llmcompiler.evaluation.scoring import compare_answer
 
-__all__ = ["GroupStats", "Summary", "compare", "format_summary", "percentile", "summarize"]
+__all__ = ["CascadeStats", "GroupStats", "Summary", "compare", "format_summary", "percentile", "summarize"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,20 @@ class GroupStats:
     correct: int
     accuracy: float | None
     latency_mean: float | None
+
+
+@dataclass(frozen=True)
+class CascadeStats:
+    """What the records of a cascade say about its levels (see the module docstring)."""
+
+    n: int  # records with levels
+    models: tuple[str, ...]  # in cascade order, as the records name them
+    reached: dict[str, int]
+    solved: dict[str, int]
+    solved_correct: dict[str, int]
+    unsolved: int
+    cost: float | None  # the cascade's total; None when some record has no cost
+    strongest_alone: float | None  # the estimate; None when it cannot be priced
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,7 @@ class Summary:
     n_estimated: int = 0  # records with tokens whose counts are our estimate, not the server's
     by_branch: dict[str, GroupStats] = field(default_factory=dict)
     by_level: dict[str, GroupStats] = field(default_factory=dict)
+    cascade: CascadeStats | None = None
     # The records summarised, so that compare() can re-summarise two runs over common ids.
     records: Mapping[str, Mapping[str, Any]] | None = field(default=None, repr=False, compare=False)
 
@@ -186,8 +207,57 @@ def summarize(
         n_estimated=sum(1 for _, rec, _ in rows if _tokens(rec) is not None and _estimated(rec)),
         by_branch=_breakdown(rows, "branch"),
         by_level=_breakdown(rows, "level"),
+        cascade=_cascade(rows),
         records=dict(selected),
     )
+
+
+def _levels(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    levels = record.get("levels")
+    if not isinstance(levels, list):
+        return []
+    return [level for level in levels if isinstance(level, Mapping) and isinstance(level.get("model"), str)]
+
+
+def _cascade(rows: list[tuple[str, Mapping[str, Any], bool]]) -> CascadeStats | None:
+    from llmcompiler.llm.base import Usage
+    from llmcompiler.llm.pricing import cost as price
+
+    cascaded = [(record, ok, _levels(record)) for _, record, ok in rows if _levels(record)]
+    if not cascaded:
+        return None
+    models: list[str] = []
+    for _, _, levels in cascaded:
+        for level in levels:
+            if level["model"] not in models:
+                models.append(level["model"])
+    reached = dict.fromkeys(models, 0)
+    solved = dict.fromkeys(models, 0)
+    correct = dict.fromkeys(models, 0)
+    unsolved = 0
+    total: float | None = 0.0
+    alone: float | None = 0.0
+    strongest = models[-1]
+    for record, ok, levels in cascaded:
+        for level in levels:
+            reached[level["model"]] += 1
+        winner = record.get("solved_by")
+        if isinstance(winner, str) and winner in solved:
+            solved[winner] += 1
+            correct[winner] += bool(ok)
+        else:
+            unsolved += 1
+        dollars = _cost(record)
+        total = None if total is None or dollars is None else total + dollars
+        ran = next((level for level in levels if level["model"] == strongest), None)
+        if ran is not None:
+            estimate = _number(ran.get("cost"))
+        else:
+            last = levels[-1]
+            tokens = Usage(int(_number(last.get("input_tokens")) or 0), int(_number(last.get("output_tokens")) or 0))
+            estimate = price(tokens, strongest)
+        alone = None if alone is None or estimate is None else alone + estimate
+    return CascadeStats(len(cascaded), tuple(models), reached, solved, correct, unsolved, total, alone)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -244,6 +314,8 @@ def format_summary(
             lines.append(f"By {title}:")
             for name, g in groups.items():
                 lines.append(f"  {name}: {g.correct} / {g.n} = {_acc(g.accuracy)}, mean time {_g(g.latency_mean)} s")
+    if s.cascade is not None:
+        lines += _format_cascade(s.cascade)
     if detail:
         lines.append(f"Wrong answers ({len(s.wrong)}):")
         for rid, answer, label in s.wrong:
@@ -251,6 +323,24 @@ def format_summary(
                 answer, label = records[rid].get("answer"), records[rid].get("label")
             lines.append(f"  {rid}: {shorten(answer, 200, marker='...')} <> {shorten(label, 200, marker='...')}")
     return "\n".join(lines)
+
+
+def _dollars(value: float | None) -> str:
+    return "unknown (a model has no list price)" if value is None else f"${value:.6f}"
+
+
+def _format_cascade(c: CascadeStats) -> list[str]:
+    lines = [f"Cascade ({c.n} questions, {' -> '.join(c.models)}):"]
+    for model in c.models:
+        matched = c.solved_correct[model]
+        lines.append(f"  {model}: reached {c.reached[model]}, solved {c.solved[model]} ({matched} match the label)")
+    lines.append(f"  unsolved by every level: {c.unsolved}")
+    lines.append(f"  total cost: {_dollars(c.cost)}")
+    alone = f"  {c.models[-1]} alone (estimated): {_dollars(c.strongest_alone)}"
+    if c.cost is not None and c.strongest_alone:
+        alone += f"; the cascade costs {c.cost / c.strongest_alone:.0%} of it"
+    lines.append(alone)
+    return lines
 
 
 def _approx(summary: Summary, shown: str) -> str:
