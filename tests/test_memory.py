@@ -332,3 +332,32 @@ async def test_export_writes_json_lines(memory, tmp_path):
     assert memory.export(target, suite="movie") == 1
     assert memory.clear("movie") == 1 and memory.clear() == 1 and memory.list() == []
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+# -- over HTTP: the real openai client against the loopback server ----------------------------
+
+
+async def test_over_http_the_next_planner_request_carries_the_solution(tmp_path, close_openai_clients):
+    from llmcompiler.llm import get_model
+    from llmcompiler.testing import OpenAIServer
+
+    def agent(server, memory):
+        def model():
+            return get_model("openai", "gpt-4o-mini", base_url=server.base_url, api_key="k", retry_base_delay=0.001)
+
+        return LLMCompiler(tools=[search, math], planner=model(), joiner=model(), memory=memory, memory_suite="general")
+
+    with SolutionMemory(tmp_path / "m.sqlite3") as memory:
+        async with OpenAIServer() as server:
+            server.script("gpt-4o-mini", PLAN, finish("238 m"), PLAN, finish("238 m"))
+            first = await agent(server, memory).ainvoke(HEIGHTS)
+            assert first.answer == "238 m"
+            await memory.aremember(HEIGHTS, first, suite="general", model="gpt-4o-mini")
+            await memory.aremember("Who wrote Hamlet?", first, suite="movie", model="gpt-4o-mini")
+            second = await agent(server, memory).ainvoke("How much higher is Mount Everest than Lhotse?")
+            assert second.answer == "238 m"
+            planner_requests = [r.json for r in server.requests if "Tools:" in r.json["messages"][0]["content"]]
+        assert len(planner_requests) == 2
+        assert "solved before" not in planner_requests[0]["messages"][0]["content"]
+        shown = planner_requests[1]["messages"][0]["content"]
+        assert f"Question: {HEIGHTS}\n{PLAN}" in shown and "Hamlet" not in shown

@@ -269,13 +269,19 @@ class SolutionMemory:
         if agent is not None:
             where += " AND agent = ?"
             values.append(agent)
-        rows = self._run(
-            "read it",
-            lambda c: c.execute(f"SELECT {_COLUMNS} FROM solutions WHERE {where} ORDER BY id", values).fetchall(),
+        # rank on the questions alone; only the k kept are read whole (plans and code can be long)
+        query = f"SELECT id, question FROM solutions WHERE {where} ORDER BY id"
+        rows = self._run("read it", lambda c: c.execute(query, values).fetchall())
+        ranked = self.retriever.rank(question, [text for _, text in rows])
+        chosen = [rows[i][0] for i, _ in ranked[:k]]
+        if not chosen:
+            return []
+        marks = ", ".join("?" * len(chosen))
+        found = self._run(
+            "read it", lambda c: c.execute(f"SELECT {_COLUMNS} FROM solutions WHERE id IN ({marks})", chosen).fetchall()
         )
-        solutions = [_solution(row) for row in rows]
-        ranked = self.retriever.rank(question, [s.question for s in solutions])
-        return [solutions[i] for i, _ in ranked[:k]]
+        by_id = {row[0]: _solution(row) for row in found}
+        return [by_id[i] for i in chosen if i in by_id]  # (one cleared in between is gone)
 
     def examples_text(self, solutions: Sequence[Solution]) -> str:
         """The in-context examples block for `solutions` ("" for none), headed so the model
