@@ -63,7 +63,7 @@ def _plan_demonstration(result: RunResult) -> str:
     lines = []
     for n, record in enumerate(kept, start=1):
         task = record.task
-        call = _NUMBER.sub("", task.text.strip().splitlines()[-1]) if task.text.strip() else task.call_text()
+        call = _NUMBER.sub("", task.text.strip(), count=1) if task.text.strip() else task.call_text()
         if task.thought:
             lines.append(f"Thought: {' '.join(task.thought.split())}")
         lines.append(f"{n}. {_REFERENCE.sub(rewrite, call)}")
