@@ -47,12 +47,20 @@ class BM25Retriever:
     def __init__(self, *, k1: float = 1.5, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
+        # a memory's questions are ranked again on every recall: split each one once
+        self._tokens: dict[str, Counter[str]] = {}
+
+    def _counts(self, text: str) -> Counter[str]:
+        counts = self._tokens.get(text)
+        if counts is None:
+            counts = self._tokens[text] = Counter(tokenize(text))
+        return counts
 
     def rank(self, query: str, documents: Sequence[str]) -> list[tuple[int, float]]:
         terms = set(tokenize(query))
         if not terms or not documents:
             return []
-        docs = [Counter(tokenize(d)) for d in documents]
+        docs = [self._counts(d) for d in documents]
         lengths = [sum(d.values()) for d in docs]
         average = sum(lengths) / len(docs) or 1.0
         frequency = Counter(t for d in docs for t in terms if t in d)
