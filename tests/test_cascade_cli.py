@@ -257,3 +257,24 @@ async def test_bench_human_judge_with_a_closed_stdin_stores_the_question_and_sto
     assert [lv["verdict"] for lv in records["q1"]["levels"]] == ["unclear"] and records["q1"]["solved_by"] is None
     assert records["q1"]["produced_by"]["eval"] == "human"
     assert not any(r.json["model"] == STRONG for r in llm.requests)
+
+
+def react_model(body: dict) -> str:
+    """ReAct steps: one search per title, then the answer."""
+    question = question_of(body)
+    names = sorted((n for n in PAGES if n in question), key=question.index)
+    done = body["messages"][-1]["content"].count("Observation:")
+    if done < len(names):
+        return f'Thought: next one.\nAction: search("{names[done]}")'
+    return f"Thought: that is enough.\nAction: Finish({ANSWERS[names[0]]})"
+
+
+async def test_ask_react_cascade(servers):
+    llm, _ = servers
+    llm.script(CHEAP, HTTPError(400, "this model cannot do it"))
+    llm.script(STRONG, *[react_model] * 3)
+    code, out, err = await ask(servers, "--react", "-v", "--model_name", f"{CHEAP},{STRONG}", DATASET[0]["question"])
+    assert code == 0, err
+    assert out.strip() == "Ember Falls"
+    assert any(line.startswith(f"level 1 {CHEAP}: failed") and "HTTP 400" in line for line in err.splitlines())
+    assert any(line.startswith(f"level 2 {STRONG}: solved;") for line in err.splitlines())

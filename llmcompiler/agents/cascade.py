@@ -145,8 +145,13 @@ class HumanJudge:
     def __init__(self, stdin: IO[str], stdout: IO[str]) -> None:
         self.stdin = stdin
         self.stdout = stdout
+        self._asking = asyncio.Lock()  # questions judged at once (bench --concurrency) are asked one by one
 
     async def ajudge(self, question: str, answer: str) -> Judgement:
+        async with self._asking:
+            return await self._ask(question, answer)
+
+    async def _ask(self, question: str, answer: str) -> Judgement:
         self._write(f"\nQuestion: {question}\nAnswer: {answer}\n")
         while True:
             self._write("Is this question solved? [y/n] ")
@@ -287,11 +292,6 @@ class Cascade:
         self.memory = memory
         self.suite = suite
         self.warn: Callable[[str], Any] = warn if warn is not None else _log.warning
-
-    @property
-    def agent(self) -> str:
-        """What ran, as `RunResult.agent` says it (the first level's kind)."""
-        return str(getattr(self.levels[0], "kind", None) or type(self.levels[0]).__name__)
 
     async def ainvoke(
         self,
