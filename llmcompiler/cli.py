@@ -359,6 +359,9 @@ async def _ask_async(
     if result.error is not None:
         print(f"error: {result.error}", file=sys.stderr)
         return 2 if _judge_failed(result) else 1
+    if getattr(result, "memory_error", None) is not None:  # answered, but not remembered
+        print(f"error: the answer was not stored in the memory: {result.memory_error}", file=sys.stderr)
+        return 2
     return 0
 
 

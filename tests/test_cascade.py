@@ -205,3 +205,21 @@ async def test_memory_shows_the_strong_models_solution_to_the_cheap_one_next_tim
         assert len(memory.list()) == 2  # the second question, solved by the cheap level, is stored too
     finally:
         memory.close()
+
+
+async def test_a_locked_memory_keeps_the_answer_and_says_it_was_not_stored(server, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "memory.sqlite3"
+    memory = SolutionMemory(path, busy_timeout=0.05)
+    other = sqlite3.connect(path)
+    try:
+        other.execute("BEGIN EXCLUSIVE")  # another program holds the file
+        server.script("cheap", *[level("Ember Falls")] * 2)
+        result = await Cascade([agent(server, "cheap")], memory=memory, suite="falls").ainvoke(QUESTION)
+        assert result.answer == "Ember Falls" and result.solved_by == 0 and result.error is None
+        assert result.memory_error is not None and "locked" in str(result.memory_error)
+    finally:
+        other.rollback()
+        other.close()
+        memory.close()

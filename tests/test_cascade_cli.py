@@ -278,3 +278,13 @@ async def test_ask_react_cascade(servers):
     assert out.strip() == "Ember Falls"
     assert any(line.startswith(f"level 1 {CHEAP}: failed") and "HTTP 400" in line for line in err.splitlines())
     assert any(line.startswith(f"level 2 {STRONG}: solved;") for line in err.splitlines())
+
+
+async def test_bench_with_a_corrupt_memory_is_one_line_before_any_question(servers, dataset, tmp_path):
+    llm, _ = servers
+    memory = tmp_path / "memory.sqlite3"
+    memory.write_bytes(b"not a database, just bytes " * 100)
+    store = tmp_path / "never.json"
+    code, _, err = await run(*bench_args(servers, dataset, store, "--solution_demonstration", "--memory", str(memory)))
+    assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    assert str(memory) in err and not store.exists() and not llm.requests

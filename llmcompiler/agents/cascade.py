@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 from llmcompiler._text import shorten
 from llmcompiler.agents.base import RunResult
-from llmcompiler.exceptions import ConfigurationError, JudgeError, LLMCompilerError
+from llmcompiler.exceptions import ConfigurationError, JudgeError, LLMCompilerError, SolutionMemoryError
 from llmcompiler.llm.base import NO_USAGE, ChatModel, Usage, stream_call, system, user
 from llmcompiler.llm.pricing import Price, cost
 from llmcompiler.runtime import events as ev
@@ -226,6 +226,7 @@ class CascadeResult:
     levels: list[LevelOutcome]
     error: str | None = None
     exception: LLMCompilerError | None = field(default=None, repr=False)
+    memory_error: SolutionMemoryError | None = field(default=None, repr=False)  # the success was not stored
 
     @property
     def result(self) -> RunResult:
@@ -322,14 +323,20 @@ class Cascade:
             if judgement.note:
                 self.warn(f"{name}: {judgement.note}; counted as unsolved")
             if judgement.verdict == "solved":
-                await self._remember(question, result, name)
-                return self._ended(question, outcomes, index)
+                ended = self._ended(question, outcomes, index)
+                ended.memory_error = await self._remember(question, result, name)
+                return ended
         return self._ended(question, outcomes, None)
 
-    async def _remember(self, question: str, result: RunResult, name: str) -> None:
+    async def _remember(self, question: str, result: RunResult, name: str) -> SolutionMemoryError | None:
+        """Store a success; a memory that cannot be written does not undo the answer, it is reported."""
         if self.memory is None:
-            return
-        await self.memory.aremember(question, result, suite=self.suite, model=name)
+            return None
+        try:
+            await self.memory.aremember(question, result, suite=self.suite, model=name)
+        except SolutionMemoryError as exc:
+            return exc
+        return None
 
     @staticmethod
     def _ended(

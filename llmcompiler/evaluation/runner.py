@@ -27,7 +27,7 @@ from llmcompiler.agents.base import Agent, RunResult
 from llmcompiler.agents.cascade import Cascade, CascadeResult
 from llmcompiler.evaluation.scoring import compare_answer
 from llmcompiler.evaluation.store import ResultStore
-from llmcompiler.exceptions import BenchmarkAborted, JudgeError, LLMCompilerError, ModelHTTPError
+from llmcompiler.exceptions import BenchmarkAborted, JudgeError, LLMCompilerError, ModelHTTPError, SolutionMemoryError
 from llmcompiler.llm.base import NO_USAGE, Usage
 from llmcompiler.runtime.ledger import fold
 
@@ -46,16 +46,20 @@ __all__ = [
 
 def _fatal(result: RunResult | CascadeResult) -> tuple[str, LLMCompilerError] | None:
     """Would every other question fail alike (bad key, no access, unknown model, a human judge
-    with nobody at the terminal)? Then stop instead of burning through the dataset."""
+    with nobody at the terminal, a memory that cannot be read or written)? Then stop instead
+    of burning through the dataset (the question itself is stored first, as it ended)."""
     if isinstance(result, CascadeResult):
-        if isinstance(result.exception, JudgeError):
-            return str(result.exception), result.exception
+        for stop in (result.exception, result.memory_error):
+            if isinstance(stop, (JudgeError, SolutionMemoryError)):
+                return str(stop), stop
         runs = [level.result for level in result.levels]
     else:
         runs = [result]
     for run in runs:
         if isinstance(run.exception, ModelHTTPError) and run.exception.fatal:
             return run.error or str(run.exception), run.exception
+        if isinstance(run.exception, SolutionMemoryError):  # its recall failed: so would every other
+            return str(run.exception), run.exception
     return None
 
 
