@@ -223,3 +223,24 @@ async def test_a_locked_memory_keeps_the_answer_and_says_it_was_not_stored(serve
         other.rollback()
         other.close()
         memory.close()
+
+
+@pytest.mark.parametrize("react", [False, True])
+async def test_a_cascade_of_models(server, react):
+    def react_step(body: dict) -> str:
+        done = body["messages"][-1]["content"].count("Observation:")
+        if done == 0:
+            return 'Thought: look it up.\nAction: height("Ember Falls")'
+        return "Thought: enough.\nAction: Finish(Ember Falls)"
+
+    server.script("cheap", HTTPError(400, "not today"))
+    server.script("strong", *([react_step] * 2 if react else [level("Ember Falls")] * 2))
+    models = [get_model("openai", name, base_url=server.base_url, api_key="k") for name in ("cheap", "strong")]
+    cascade = (
+        Cascade.of_models(models, tools=[height], react=react, max_replans=0)
+        if not react
+        else (Cascade.of_models(models, tools=[height], react=True, max_steps=3))
+    )
+    result = await cascade.ainvoke(QUESTION)
+    assert cascade.names == ["cheap", "strong"] and result.solved_by == 1 and result.answer == "Ember Falls"
+    assert result.result.agent == ("react" if react else "llmcompiler")

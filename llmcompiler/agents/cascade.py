@@ -9,6 +9,7 @@ succeeds ends the cascade; when a memory of solutions is given, that success is 
 later questions of the same suite see it as an example.
 
     cascade = Cascade([cheap_agent, strong_agent], names=["gpt-4o-mini", "gpt-4o"], judge=ModelJudge(judge_model))
+    cascade = Cascade.of_models([cheap_model, strong_model], tools=tools)   # one LLMCompiler per model
     result = await cascade.ainvoke("Which is taller, ...?")
     result.answer, result.solved_by, [level.verdict for level in result.levels]
 
@@ -293,6 +294,39 @@ class Cascade:
         self.memory = memory
         self.suite = suite
         self.warn: Callable[[str], Any] = warn if warn is not None else _log.warning
+
+    @classmethod
+    def of_models(
+        cls,
+        models: Sequence[ChatModel],
+        *,
+        tools: Sequence[Any] | Mapping[str, Any],
+        react: bool = False,
+        names: Sequence[str] = (),
+        judge: Judge | None = None,
+        memory: SolutionMemory | None = None,
+        suite: str = "",
+        memory_k: int = 3,
+        warn: Callable[[str], Any] | None = None,
+        **agent_options: Any,
+    ) -> Cascade:
+        """A cascade of one agent per model over the same `tools`: LLMCompiler (the model plans
+        and joins) or, with `react=True`, ReAct; `agent_options` go to every agent
+        (`planner_examples`, `max_replans`, `timeout`, ...). Names default to the models' names.
+        The agents recall from `memory` (suite `suite`) and the cascade stores their successes."""
+        from llmcompiler.agents.compiler import LLMCompiler
+        from llmcompiler.agents.react import ReActAgent
+
+        if memory is not None:
+            agent_options = {**agent_options, "memory": memory, "memory_suite": suite, "memory_k": memory_k}
+        levels: list[Any] = [
+            ReActAgent(tools=tools, model=model, **agent_options)
+            if react
+            else LLMCompiler(tools=tools, planner=model, **agent_options)
+            for model in models
+        ]
+        names = list(names) or [str(getattr(model, "name", f"level {i + 1}")) for i, model in enumerate(models)]
+        return cls(levels, judge=judge, names=names, memory=memory, suite=suite, warn=warn)
 
     async def ainvoke(
         self,
