@@ -236,11 +236,8 @@ async def test_a_cascade_of_models(server, react):
     server.script("cheap", HTTPError(400, "not today"))
     server.script("strong", *([react_step] * 2 if react else [level("Ember Falls")] * 2))
     models = [get_model("openai", name, base_url=server.base_url, api_key="k") for name in ("cheap", "strong")]
-    cascade = (
-        Cascade.of_models(models, tools=[height], react=react, max_replans=0)
-        if not react
-        else (Cascade.of_models(models, tools=[height], react=True, max_steps=3))
-    )
+    options = {"max_steps": 3} if react else {"max_replans": 0}
+    cascade = Cascade.of_models(models, tools=[height], react=react, **options)
     result = await cascade.ainvoke(QUESTION)
     assert cascade.names == ["cheap", "strong"] and result.solved_by == 1 and result.answer == "Ember Falls"
     assert result.result.agent == ("react" if react else "llmcompiler")
