@@ -16,6 +16,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+CACHE_DIR_ENV = "LLMCOMPILER_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """The folder for downloaded datasets, the web UI's database, the memory of solutions:
+    ``$LLMCOMPILER_CACHE_DIR``, else ``$XDG_CACHE_HOME/llmcompiler``, else ``~/.cache/llmcompiler``."""
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "llmcompiler"
+    return Path.home() / ".cache" / "llmcompiler"
+
 
 @contextmanager
 def atomic_write(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmcompiler._files import atomic_write
+from llmcompiler._files import atomic_write, cache_dir
 from llmcompiler.exceptions import DatasetError
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://raw.githubusercontent.com/SqueezeAILab/LLMCompiler/main/datasets"
 BASE_URL_ENV = "LLMCOMPILER_DATASET_BASE_URL"
-CACHE_DIR_ENV = "LLMCOMPILER_CACHE_DIR"
 DOWNLOAD_TIMEOUT = 60.0
 
 
@@ -81,17 +80,6 @@ BENCHMARKS: dict[str, DatasetSpec] = {
         113,
     ),
 }
-
-
-def cache_dir() -> Path:
-    """``$LLMCOMPILER_CACHE_DIR``, else ``$XDG_CACHE_HOME/llmcompiler``, else ``~/.cache/llmcompiler``."""
-    explicit = os.environ.get(CACHE_DIR_ENV)
-    if explicit:
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return Path(xdg).expanduser() / "llmcompiler"
-    return Path.home() / ".cache" / "llmcompiler"
 
 
 _default_cache_dir = cache_dir  # the parameters below are named cache_dir too

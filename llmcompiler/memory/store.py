@@ -81,7 +81,7 @@ class Solution:
 
 def default_memory_path() -> Path:
     """`memory.sqlite3` in the cache folder the datasets use (`$LLMCOMPILER_CACHE_DIR`, ...)."""
-    from llmcompiler.evaluation.datasets import cache_dir
+    from llmcompiler._files import cache_dir
 
     return cache_dir() / "memory.sqlite3"
 

@@ -14,7 +14,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def default_db_path() -> Path:
-    from llmcompiler.evaluation.datasets import cache_dir
+    from llmcompiler._files import cache_dir
 
     return cache_dir() / "web.sqlite3"
 
