@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from llmcompiler import _validate
@@ -34,6 +34,58 @@ _TYPE_COMPLAINT = re.compile(r"argument (?:\S+/)?(\S+): (must .*)", re.S)
 
 
 class ArgumentParser(argparse.ArgumentParser):
+    """The commands' parser: one-line usage errors; `--version`; every `--long_flag` also read as
+    `--long-flag` and the reverse (only the declared spelling is shown in --help)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.add_help:  # (subcommands' parsers, made with this class, get it too)
+            from llmcompiler import __version__
+
+            self.add_argument(
+                "--version", action="version", version=f"llmcompiler {__version__}", help="print the version and exit"
+            )
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(self._respelled(words), namespace)
+
+    def _respelled(self, words: list[str]) -> list[str]:
+        """`--max-replans` as `--max_replans` where only the other spelling is an option here
+        (an abbreviation too, when it names one option); everything after `--` is left alone."""
+        spellings: dict[str, set[str]] = {}
+        for option in self._option_string_actions:
+            if option.startswith("--"):
+                spellings.setdefault(_spelling_key(option), set()).add(option)
+        out: list[str] = []
+        for at, word in enumerate(words):
+            if word == "--":
+                return out + words[at:]
+            name, equals, value = word.partition("=")
+            if name.startswith("--") and len(name) > 2 and name not in self._option_string_actions:
+                found = self._other_spelling(name, spellings)
+                if found is not None:
+                    word = found + equals + value
+            out.append(word)
+        return out
+
+    def _other_spelling(self, name: str, spellings: dict[str, set[str]]) -> str | None:
+        key = _spelling_key(name)
+        exact = spellings.get(key)
+        if exact is not None:
+            return next(iter(exact)) if len(exact) == 1 else None
+        if not self.allow_abbrev or any(option.startswith(name) for option in self._option_string_actions):
+            return None  # argparse's own abbreviation (or its ambiguity) stands
+        actions = {
+            id(self._option_string_actions[o]): o
+            for k, options in spellings.items()
+            if k.startswith(key)
+            for o in options
+        }
+        return next(iter(actions.values())) if len(actions) == 1 else None
+
     def error(self, message: str) -> NoReturn:
         complaint = _TYPE_COMPLAINT.fullmatch(message)
         if complaint:
@@ -44,6 +96,10 @@ class ArgumentParser(argparse.ArgumentParser):
         if message:
             sys.stderr.write(message)
         raise SystemExit(status)
+
+
+def _spelling_key(option: str) -> str:
+    return option.replace("_", "-")
 
 
 def _flag_value(text: str, parse: Callable[[str], Any], check: Callable[[str, Any], Any], what: str) -> Any:

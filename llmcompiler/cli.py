@@ -10,6 +10,8 @@
     llmcompiler serve [--demo] [--host 127.0.0.1] [--port 8765] [--token TOKEN] [--db PATH]
     llmcompiler ask "QUESTION" --model_name gpt-4o-mini,gpt-4o [--eval none|llm|human] [--solution_demonstration]
     llmcompiler memory list|show ID|clear|export FILE [--suite S] [--memory PATH]
+    llmcompiler check-suite PATH                                        (tools, every example parsed)
+    llmcompiler --version
 
 A mistake a user can make (missing key, unknown benchmark, bad config path, unreadable
 trace) prints one line and exits with status 2; `--debug` shows the traceback instead.
@@ -47,8 +49,10 @@ commands:
   demo --code      an offline demo of the code interpreter: scripted models, real code
   serve            the web UI: ask, upload, download and watch the plan run (--demo: no key needed)
   memory           the solved questions --solution_demonstration keeps: list, show, clear, export
+  check-suite PATH load a tool suite (ours or the original's layout) and check every example
 
-`llmcompiler COMMAND --help` shows a command's options."""
+`llmcompiler COMMAND --help` shows a command's options; `llmcompiler --version` the version.
+Every `--long_flag` may also be written `--long-flag`."""
 
 _USER_ERRORS = (LLMCompilerError, ValueError, OSError)
 
@@ -59,7 +63,16 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE)
         return 0 if args else 2
+    if args[0] in ("--version", "-V", "version"):
+        from llmcompiler import __version__
+
+        print(f"llmcompiler {__version__}")
+        return 0
     command, rest = args[0], args[1:]
+    if command == "check-suite":
+        from llmcompiler.evaluation.check import main as check_main
+
+        return check_main(rest, prog=prog or "llmcompiler check-suite")
     if command == "memory":
         from llmcompiler.memory.command import main as memory_main
 
@@ -131,13 +144,17 @@ def _ask_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--replies", metavar="FILE", default=None, help=REPLIES_HELP)
     p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
-    p.add_argument("--api_key", default=None)
-    p.add_argument("--vllm_port", type=port, default=None)
-    p.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
+    p.add_argument("--api_key", default=None, help="API key (default: the provider's environment variable)")
+    p.add_argument("--vllm_port", type=port, default=None, help="a local vLLM server's port (--model_type vllm)")
+    p.add_argument(
+        "--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models (chat)"
+    )
     add_model_flags(p)
     add_cascade_flags(p)
-    p.add_argument("--wikipedia_url", default=None)
-    p.add_argument("--max_replans", type=nonnegative_count, default=None)
+    p.add_argument("--wikipedia_url", default=None, help="the MediaWiki API the search tool asks (default: Wikipedia)")
+    p.add_argument(
+        "--max_replans", type=nonnegative_count, default=None, help="override the suite's max_replans"
+    )
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed for the run")
     p.add_argument("--react", action="store_true", help="run the ReAct baseline instead")
     p.add_argument("-v", "--verbose", action="store_true", help="show the live view of the run")
@@ -511,7 +528,7 @@ def _trace_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a trace written by `llmcompiler ask --trace FILE`")
     p.add_argument("--out", help="folder for the PNG, HTML and Mermaid files (default: next to the trace)")
     p.add_argument("--no_png", action="store_true", help="skip the PNG (no matplotlib needed)")
-    p.add_argument("--debug", action="store_true")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 
@@ -564,7 +581,7 @@ def _demo_parser() -> argparse.ArgumentParser:
         help="the code interpreter instead: scripted models write real code that runs (sha256, a CSV's average, "
         "an image converted, a chart)",
     )
-    p.add_argument("--debug", action="store_true")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
     _add_code_flags(p, files=False)
     return p
 
@@ -617,7 +634,7 @@ def _serve_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (any but 127.0.0.1/localhost/::1 needs a token)"
     )
-    p.add_argument("--port", type=port, default=8765)
+    p.add_argument("--port", type=port, default=8765, help="port to listen on (8765)")
     p.add_argument("--demo", action="store_true", help="scripted models (the demo questions), no key needed")
     p.add_argument(
         "--token",
@@ -649,8 +666,10 @@ def _serve_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
     p.add_argument("--api_key", default=None, help="kept on the server; never sent to the browser")
-    p.add_argument("--vllm_port", type=port, default=None)
-    p.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
+    p.add_argument("--vllm_port", type=port, default=None, help="a local vLLM server's port (--model_type vllm)")
+    p.add_argument(
+        "--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models (chat)"
+    )
     add_model_flags(p)
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds a run may take")
     p.add_argument("--max_upload_mb", type=positive_number, default=50.0, help="the largest upload accepted (50)")
@@ -663,7 +682,9 @@ def _serve_parser() -> argparse.ArgumentParser:
         default=None,
         help="jupyter: a kernel per task (default; needs llmcompiler[code]); subprocess: a Python per cell",
     )
-    code.add_argument("--code_timeout", type=positive_seconds, default=None, metavar="SECONDS")
+    code.add_argument(
+        "--code_timeout", type=positive_seconds, default=None, metavar="SECONDS", help="seconds a cell may run (60)"
+    )
     code.add_argument("--python_interpreter", metavar="PATH", default=None, help="the Python that runs the code")
     return p
 

@@ -277,12 +277,16 @@ def format_demo(result: DemoResult) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m llmcompiler.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out-dir", default="llmcompiler-demo", help="where traces and timelines go")
     parser.add_argument("--speed", type=positive_number, default=1.0, help="divide every latency by this")
     parser.add_argument("--plain", action="store_true", help="plain lines instead of the live table")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     saved: list[Path] = []
     try:
         live = False if args.plain else None
