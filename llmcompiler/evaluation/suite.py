@@ -12,23 +12,36 @@ suite a user writes (see `configs/README.md`):
 `load_suite(spec)` takes a folder path or a dotted module path. A folder needs no
 `__init__.py`: it is loaded as a package of its own, under a private name, so two suites
 never clash in `sys.modules`.
+
+Suites written for the original LLMCompiler load unchanged (docs/original-compat.md): their
+`CONFIGS["prompts"]` (`planner_prompt`, `output_prompt` per prompt set) or, for ReAct,
+`CONFIGS["prompt"]`; `tools = [...]` or `generate_tools(args)` / `generate_tools(args,
+model_name)`; their absolute imports `configs.FOLDER.NAME`, which resolve to the folder
+being loaded while it loads; and the `src.*` modules their files import, served by
+`llmcompiler.compat` during the load only. Such a suite's `max_replans` keeps the
+original's meaning: the number of planning rounds, so `max_replans: 1` is one plan.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import inspect
 import re
 import sys
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from llmcompiler._imports import import_user_module
+from llmcompiler.compat import Binding, original_imports, real_src
 from llmcompiler.exceptions import ConfigurationError, LLMCompilerError
 
 if TYPE_CHECKING:
@@ -46,6 +59,7 @@ class SuiteContext:
     """
 
     model: Any = None
+    args: argparse.Namespace | None = None  # the command's options, for an original-style generate_tools(args)
     wikipedia_url: str | None = None
     search_cache: str | None = None
     _wikipedia: Any = field(default=None, repr=False)
@@ -85,20 +99,36 @@ class SuiteContext:
 
 @dataclass
 class Suite:
+    """A loaded suite. `original` is true for a suite in the original LLMCompiler's layout
+    (its CONFIGS has `prompts` or `prompt`); `warnings` are one-line notes found while
+    loading (an empty prompt, an unused key), for the command to print."""
+
     name: str
     source: str
     configs: dict[str, Any]
     modules: dict[str, types.ModuleType]
+    original: bool = False
+    warnings: list[str] = field(default_factory=list)
+    binding: Binding = field(default_factory=Binding, repr=False)
+    imports: Callable[[], AbstractContextManager[None]] = field(default=nullcontext, repr=False)
 
     def prompts(self, *, llama: bool = False) -> tuple[str, str]:
         """(planner examples, joiner examples); llama prompts fall back to the gpt ones."""
+        if self.original:
+            chosen = _original_prompt_set(self.configs.get("prompts"), llama=llama)
+            if chosen is None:
+                return "", ""
+            return str(chosen.get("planner_prompt") or ""), str(chosen.get("output_prompt") or "")
         module = self.modules.get("llama_prompts") if llama else None
         module = module or self.modules.get("gpt_prompts")
         if module is None:
             return "", ""
-        return getattr(module, "PLANNER_EXAMPLES", ""), getattr(module, "JOINER_EXAMPLES", "")
+        return _named(module, "PLANNER_EXAMPLES", "PLANNER_PROMPT"), _named(module, "JOINER_EXAMPLES", "OUTPUT_PROMPT")
 
     def react_examples(self, *, llama: bool = False) -> str:
+        if self.original and isinstance(self.configs.get("prompt"), Mapping):
+            prompts = self.configs["prompt"]
+            return _template_text(prompts.get("llama") if llama and prompts.get("llama") else prompts.get("gpt"))
         module = self.modules.get("react_prompts")
         if module is None:
             return ""
@@ -106,12 +136,21 @@ class Suite:
             return module.REACT_LLAMA_EXAMPLES
         return getattr(module, "REACT_EXAMPLES", "")
 
+    def replans(self) -> int:
+        """Extra plans the joiner may ask for (our `max_replans`). An original-style suite's
+        `max_replans` counts planning rounds, as the original's loop did: one less."""
+        value = self.setting("max_replans", 1 if self.original else 2)
+        return int(value) - 1 if self.original else int(value)
+
     def tools(self, context: SuiteContext) -> list[Any]:
         """The suite's tools; whatever goes wrong in the suite's code is one ConfigurationError
         naming the file and the function (the original exception is its __cause__)."""
         module = self.modules["tools"]
         where = getattr(module, "__file__", None) or f"{self.source}/tools.py"
         factory = getattr(module, "get_tools", None)
+        self.binding.context = context  # objects an original-style tools.py made at import reach the run through it
+        if not callable(factory) and not hasattr(module, "TOOLS"):
+            return self._original_tools(module, where, context)
         if callable(factory):
             wanted: bool
             try:
@@ -125,13 +164,48 @@ class Suite:
                 raise  # already one precise line (a missing key, a bad setting)
             except Exception as exc:
                 raise ConfigurationError(f"{where}: {call} raised {type(exc).__name__}: {exc}") from exc
-        elif hasattr(module, "TOOLS"):
-            call, tools = "TOOLS", module.TOOLS
         else:
-            raise ConfigurationError(f"{where} must define get_tools(context) or TOOLS")
-        if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
-            raise ConfigurationError(f"{where}: {call} must be a list of tools, not {type(tools).__name__}")
-        return list(tools)
+            call, tools = "TOOLS", module.TOOLS
+        return _tool_list(tools, where, call)
+
+    def _original_tools(self, module: types.ModuleType, where: str, context: SuiteContext) -> list[Any]:
+        """`generate_tools(args)` / `generate_tools(args, model_name)`, or `tools`, as the
+        original's run_llm_compiler.py took them."""
+        factory = getattr(module, "generate_tools", None)
+        if callable(factory):
+            args = context.args if context.args is not None else self._default_args()
+            model_name = getattr(args, "model_name", None) or self.setting("default_model")
+            try:
+                wanted = len(inspect.signature(factory).parameters)
+            except (TypeError, ValueError):
+                wanted = 1
+            call = "generate_tools(args, model_name)" if wanted >= 2 else "generate_tools(args)"
+            try:
+                with self.imports():  # a generate_tools that imports src.* in its body finds it too
+                    tools = factory(args, model_name) if wanted >= 2 else factory(args)
+            except LLMCompilerError:
+                raise
+            except Exception as exc:
+                raise ConfigurationError(f"{where}: {call} raised {type(exc).__name__}: {exc}") from exc
+            return _tool_list(tools, where, call)
+        if hasattr(module, "tools"):
+            return _tool_list(module.tools, where, "tools")
+        raise ConfigurationError(
+            f"{where} must define get_tools(context) or TOOLS (or, as in the original LLMCompiler, "
+            "tools = [...] or generate_tools(args))"
+        )
+
+    def _default_args(self) -> argparse.Namespace:
+        """The options an original-style generate_tools reads, when no command gave any."""
+        return argparse.Namespace(
+            model_type="openai",
+            model_name=None,
+            api_key=None,
+            vllm_port=None,
+            stream=True,
+            react=False,
+            benchmark_name=self.name,
+        )
 
     def setting(self, key: str, default: Any = None) -> Any:
         return self.configs.get(key, default)
@@ -192,7 +266,7 @@ class Suite:
             joiner=models.new(),
             planner_examples=planner_examples,
             joiner_examples=joiner_examples,
-            max_replans=max_replans if max_replans is not None else int(self.setting("max_replans", 2)),
+            max_replans=max_replans if max_replans is not None else self.replans(),
             stream=stream,
             timeout=timeout,
             memory=memory,
@@ -276,8 +350,10 @@ def load_suite(spec: str | Path) -> Suite:
     module (`code` would otherwise be the standard library's)."""
     path = Path(spec).expanduser()
     packaged = _packaged_suite(spec)
+    folder: Path | None = None
     if path.is_dir():
-        package = _package_for_folder(path.resolve())
+        folder = path.resolve()
+        package = _package_for_folder(folder)
         source = str(path)
     elif packaged is not None:
         package = importlib.import_module(packaged)
@@ -292,22 +368,204 @@ def load_suite(spec: str | Path) -> Suite:
         source = spec
     else:
         raise ConfigurationError(f"cannot load the tool suite {str(spec)!r}: no such folder")
+    binding = Binding()
+
+    def imports() -> AbstractContextManager[None]:
+        return _suite_imports(folder, package, binding)
+
     modules: dict[str, types.ModuleType] = {}
-    for part in _PARTS:
-        name = f"{package.__name__}.{part}"
-        if importlib.util.find_spec(name) is None:
-            if part in _REQUIRED:
-                raise ConfigurationError(f"the tool suite {source!r} has no {part}.py")
-            continue
-        try:
-            modules[part] = importlib.import_module(name)
-        except Exception as exc:
-            raise ConfigurationError(f"{source}/{part}.py failed to load: {type(exc).__name__}: {exc}") from exc
+    with imports():
+        for part in _PARTS:
+            name = f"{package.__name__}.{part}"
+            if importlib.util.find_spec(name) is None:
+                if part in _REQUIRED:
+                    raise ConfigurationError(f"the tool suite {source!r} has no {part}.py")
+                continue
+            try:
+                modules[part] = importlib.import_module(name)
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"{source}/{part}.py failed to load: {type(exc).__name__}: {exc}{_import_hint(exc, folder)}"
+                ) from exc
     configs = getattr(modules.get("configs"), "CONFIGS", {})
     if not isinstance(configs, Mapping):
         raise ConfigurationError(f"{source}/configs.py: CONFIGS must be a dict")
     name = str(configs.get("name") or Path(str(spec)).name or source)
-    return Suite(name=name, source=source, configs=dict(configs), modules=modules)
+    original = "prompts" in configs or "prompt" in configs
+    suite = Suite(
+        name=name,
+        source=source,
+        configs=dict(configs),
+        modules=modules,
+        original=original,
+        binding=binding,
+        imports=imports,
+    )
+    suite.warnings.extend(_check_original(suite) if original else _check_ours(suite))
+    return suite
+
+
+def _tool_list(tools: Any, where: str, call: str) -> list[Any]:
+    if isinstance(tools, (str, bytes)) or not isinstance(tools, Iterable):
+        raise ConfigurationError(f"{where}: {call} must be a list of tools, not {type(tools).__name__}")
+    return list(tools)
+
+
+def _named(module: types.ModuleType, *names: str) -> str:
+    """The first of `names` the module defines (ours first, then the original's), else ""."""
+    for name in names:
+        if hasattr(module, name):
+            return str(getattr(module, name) or "")
+    return ""
+
+
+def _original_prompt_set(prompts: Any, *, llama: bool) -> Mapping[str, Any] | None:
+    if not isinstance(prompts, Mapping):
+        return None
+    chosen = prompts.get("llama") if llama else None
+    chosen = chosen or prompts.get("gpt")
+    return chosen if isinstance(chosen, Mapping) else None
+
+
+def _template_text(prompt: Any) -> str:
+    """A ReAct prompt as text: a string as written; a prompt template's text up to its
+    question slot (the ReAct agent adds the question and the steps itself)."""
+    if prompt is None:
+        return ""
+    text = prompt if isinstance(prompt, str) else getattr(prompt, "template", None)
+    if not isinstance(text, str):
+        raise ConfigurationError(f"a ReAct prompt must be a string or a PromptTemplate, not {type(prompt).__name__}")
+    cut = text.rfind("{input}")
+    if cut >= 0:
+        text = text[: text.rfind("Question:", 0, cut) if "Question:" in text[:cut] else cut]
+    return text.replace("{{", "{").replace("}}", "}").rstrip() + "\n"
+
+
+def _check_original(suite: Suite) -> list[str]:
+    """Refuse what the original would have failed on; note what is loaded empty or unused."""
+    where = f"{suite.source}/configs.py"
+    configs = suite.configs
+    notes: list[str] = []
+    if "prompts" in configs:
+        prompts = configs["prompts"]
+        if not isinstance(prompts, Mapping) or not isinstance(prompts.get("gpt"), Mapping):
+            raise ConfigurationError(f"{where}: CONFIGS['prompts'] must be a dict with a 'gpt' dict of prompts")
+        for kind, chosen in prompts.items():
+            if not isinstance(chosen, Mapping):
+                raise ConfigurationError(f"{where}: CONFIGS['prompts'][{kind!r}] must be a dict")
+            for key in ("planner_prompt", "output_prompt"):
+                value = chosen.get(key)
+                if value is not None and not isinstance(value, str):
+                    raise ConfigurationError(
+                        f"{where}: CONFIGS['prompts'][{kind!r}][{key!r}] must be a string, not {type(value).__name__}"
+                    )
+                if not value:
+                    notes.append(f"warning: {where}: CONFIGS['prompts'][{kind!r}][{key!r}] is empty or missing")
+            for key in ("planner_prompt_replan", "output_prompt_final"):
+                if chosen.get(key):
+                    notes.append(
+                        f"warning: {where}: CONFIGS['prompts'][{kind!r}][{key!r}] is not used here "
+                        "(every round uses planner_prompt and output_prompt)"
+                    )
+        rounds = configs.get("max_replans", 1)
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ConfigurationError(
+                f"{where}: max_replans is {rounds!r}; in an original-style suite it counts planning rounds "
+                "and must be a whole number >= 1 (1 = one plan, no replanning)"
+            )
+    elif not _template_text(configs["prompt"].get("gpt") if isinstance(configs["prompt"], Mapping) else None).strip():
+        notes.append(f"warning: {where}: CONFIGS['prompt']['gpt'] (the ReAct prompt) is empty or missing")
+    return notes
+
+
+def _check_ours(suite: Suite) -> list[str]:
+    notes = []
+    for part in ("gpt_prompts", "llama_prompts"):
+        module = suite.modules.get(part)
+        if module is None:
+            continue
+        for names in (("PLANNER_EXAMPLES", "PLANNER_PROMPT"), ("JOINER_EXAMPLES", "OUTPUT_PROMPT")):
+            if not _named(module, *names):
+                notes.append(
+                    f"warning: {suite.source}/{part}.py defines no {names[0]} (nor {names[1]}); it loads as empty"
+                )
+    return notes
+
+
+def _import_hint(exc: Exception, folder: Path | None) -> str:
+    missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+    if not missing:
+        return ""
+    if missing.split(".")[0] == "configs" and folder is not None:
+        return f" (a suite imports its own files as configs.{folder.name}.NAME while it loads)"
+    if missing.split(".")[0] == "src":
+        where = real_src()
+        if where is not None:
+            return f" (your own src package, {where}, is imported instead of llmcompiler's stand-ins)"
+        return " (llmcompiler stands in for the original's src.* modules listed in docs/original-compat.md only)"
+    return ""
+
+
+class _ExistingModule(importlib.abc.Loader):
+    """Serves a module already loaded under another name (keeping its own spec)."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self.module = module
+        self.spec = module.__spec__
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return self.module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__spec__ = self.spec
+
+
+class _FolderAlias(importlib.abc.MetaPathFinder):
+    """`configs.FOLDER` and `configs.FOLDER.NAME` are the suite's own package and files."""
+
+    def __init__(self, alias: str, package: str) -> None:
+        self.alias, self.package = alias, package
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname == self.alias:
+            real = self.package
+        elif fullname.startswith(self.alias + "."):
+            real = self.package + fullname[len(self.alias) :]
+            if importlib.util.find_spec(real) is None:
+                return None
+        else:
+            return None
+        module = importlib.import_module(real)
+        return importlib.machinery.ModuleSpec(fullname, _ExistingModule(module), is_package=hasattr(module, "__path__"))
+
+
+def _is_configs(name: str) -> bool:
+    return name == "configs" or name.startswith("configs.")
+
+
+@contextmanager
+def _suite_imports(folder: Path | None, package: types.ModuleType, binding: Binding) -> Iterator[None]:
+    """While a suite loads: the original's `src.*` names, and (for a folder) `configs` as the
+    folder's parent, `configs.FOLDER` as the folder itself; what was there before comes back."""
+    with original_imports(binding):
+        if folder is None:
+            yield
+            return
+        saved = {name: module for name, module in sys.modules.items() if _is_configs(name)}
+        for name in saved:
+            del sys.modules[name]
+        root = types.ModuleType("configs", "the parent folder of a suite being loaded")
+        root.__path__ = [str(folder.parent)]
+        sys.modules["configs"] = root
+        finder = _FolderAlias(f"configs.{folder.name}", package.__name__)
+        sys.meta_path.insert(0, finder)
+        try:
+            yield
+        finally:
+            sys.meta_path.remove(finder)
+            for name in [name for name in sys.modules if _is_configs(name)]:
+                del sys.modules[name]
+            sys.modules.update(saved)
 
 
 def _packaged_suite(spec: str | Path) -> str | None:
