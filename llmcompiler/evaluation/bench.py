@@ -79,7 +79,12 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="MediaWiki api.php address (default: $LLMCOMPILER_WIKIPEDIA_URL or Wikipedia)",
     )
     p.add_argument("--search_cache", default=None, help="SQLite file caching Wikipedia lookups across runs")
-    p.add_argument("--max_replans", type=nonnegative_count, default=None, help="override the suite's max_replans")
+    p.add_argument(
+        "--max_replans",
+        type=nonnegative_count,
+        default=None,
+        help="extra plans the joiner may ask for (0 = one plan), overriding the suite's setting",
+    )
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed per question")
     p.add_argument("--no_progress", action="store_true", help="no progress line")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -270,6 +275,8 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
     from llmcompiler.llm.replies import scripted_models
 
     suite = load_suite(_suite_spec(args, configs_dir))
+    for warning in suite.warnings:  # an empty prompt, an unused key: said once, before anything runs
+        print(warning, file=sys.stderr)
     names = model_names(args.model_name, suite.setting("default_model"))
     for warning in check_cascade_options(args, names):  # before anything runs
         print(warning, file=sys.stderr)
@@ -302,7 +309,9 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             other.first()
         wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
         tools_model = scripted.tools_model() if scripted is not None else planner
-        context = SuiteContext(model=tools_model, wikipedia_url=wikipedia_url, search_cache=args.search_cache)
+        context = SuiteContext(
+            model=tools_model, args=args, wikipedia_url=wikipedia_url, search_cache=args.search_cache
+        )
         store = ResultStore(args.store)  # a corrupt store, or one another run writes, stops here, untouched
         memory = open_memory(args)  # a corrupt or locked memory stops here too
         dataset_spec = suite.setting("dataset")

@@ -46,6 +46,14 @@ def _names(paths: list[str]) -> tuple[str, str]:
     return stems if stems[0] != stems[1] else (paths[0], paths[1])  # type: ignore[return-value]
 
 
+def _original_k_note(k: int, correct: int, n: int) -> str:
+    """The original script divided by --k even past the end of the file; its figure, for comparison."""
+    return (
+        f"Note: --k {k} is more than the {n} records; the original script printed Raw: {correct} / {k} = "
+        f"{correct / k} (it divides by --k), the accuracy over the records is the Raw line above"
+    )
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     parser = build_parser(prog)
     args = parser.parse_args(argv)
@@ -63,6 +71,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         if len(args.file) > 1:
             out.append(f"== {path}")
         out.append(format_summary(summary, detail=args.detail, records=records))
+        if args.k is not None and args.k > len(records):
+            out.append(_original_k_note(args.k, summary.correct, len(records)))
         out.append("")
     if len(args.file) == 2:
         out.append(f"== {_names(args.file)[0]} vs {_names(args.file)[1]}")

@@ -9,7 +9,8 @@ Definitions (all over the selected records, in file order):
 
 * accuracy: :func:`~llmcompiler.evaluation.scoring.compare_answer` over every record;
   records with a non-empty ``"error"`` are scored like the others (their answer is
-  usually wrong) and also listed in ``Summary.errors``.
+  usually wrong) and also listed in ``Summary.errors``, as are records of the original
+  script (no ``"error"`` field) whose answer is its failure placeholder ``"ERROR"``.
 * latency: mean, population standard deviation (numpy's default, as in the original
   script), p50 and p90 with linear interpolation between order statistics (numpy's
   default), over the numeric ``"time"`` of all records.
@@ -193,7 +194,7 @@ def summarize(
         accuracy=correct / n if n else None,
         ids=tuple(rid for rid, _, _ in rows),
         wrong=tuple((rid, rec.get("answer"), rec.get("label")) for rid, rec, ok in rows if not ok),
-        errors=tuple(rid for rid, rec, _ in rows if rec.get("error")),
+        errors=tuple(rid for rid, rec, _ in rows if _failed(rec)),
         n_timed=len(times),
         latency_mean=_mean(times),
         latency_std=statistics.pstdev(times) if times else None,
@@ -210,6 +211,14 @@ def summarize(
         cascade=_cascade(rows),
         records=dict(selected),
     )
+
+
+def _failed(record: Mapping[str, Any]) -> bool:
+    """A record with an error; the original wrote none, only the answer "ERROR" (its
+    arun_and_time's placeholder), which counts as one when the record has no "error" field."""
+    if "error" not in record:
+        return record.get("answer") == "ERROR"
+    return bool(record.get("error"))
 
 
 def _levels(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
