@@ -152,9 +152,7 @@ def _ask_parser() -> argparse.ArgumentParser:
     add_model_flags(p)
     add_cascade_flags(p)
     p.add_argument("--wikipedia_url", default=None, help="the MediaWiki API the search tool asks (default: Wikipedia)")
-    p.add_argument(
-        "--max_replans", type=nonnegative_count, default=None, help="override the suite's max_replans"
-    )
+    p.add_argument("--max_replans", type=nonnegative_count, default=None, help="override the suite's max_replans")
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed for the run")
     p.add_argument("--react", action="store_true", help="run the ReAct baseline instead")
     p.add_argument("-v", "--verbose", action="store_true", help="show the live view of the run")

@@ -15,6 +15,7 @@ a line that is not a plan line, an example without a decision, an empty prompt. 
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import re
 import shutil
@@ -39,6 +40,7 @@ _DECISION = re.compile(r"Action\s*:\s*(Finish|Replan)\b", re.IGNORECASE)
 _FINISH = re.compile(r"Finish\b", re.IGNORECASE)
 _QUESTION = re.compile(r"Question\s*:")
 _SHOWN = 80  # characters of an example line quoted in a problem
+_NAMES = {"planner": ("PLANNER",), "joiner": ("JOINER", "OUTPUT"), "ReAct": ("REACT", "PROMPT")}
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        where = _shown_path(self.file) if self.line is None else f"{_shown_path(self.file)}:{self.line}"
         return f"{where}: {self.message}"
 
 
@@ -63,6 +65,7 @@ class SuiteCheck:
     tools: list[str] = field(default_factory=list)
     examples: dict[str, int] = field(default_factory=dict)  # "planner (gpt)" -> how many
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the loader's notes (an unused key): shown, not failed
 
     @property
     def ok(self) -> bool:
@@ -76,6 +79,7 @@ class SuiteCheck:
                 first, *rest = prompt_line.splitlines() or [""]
                 lines.append(f"  {first}")
                 lines += [f"      {more.strip()}" for more in rest if more.strip()]
+        lines += [f"warning: {line}" for line in self.warnings]
         lines += [str(problem) for problem in self.problems]
         if self.problems:
             count = len(self.problems)
@@ -107,6 +111,7 @@ def check_suite(spec: str | Path) -> SuiteCheck:
         report.problems.append(_load_problem(exc, folder if folder.is_dir() else None))
         return report
     report.name = suite.name
+    report.warnings = [str(line) for line in getattr(suite, "warnings", ())]
     names = _read_tools(suite, report)
     if names is not None:
         _read_examples(suite, names, report)
@@ -195,25 +200,48 @@ class _Prompt:
     file: str
     text: str
 
-    def line_of(self, text: str) -> int | None:
-        """The line of the suite file that holds `text` (an example's line), when it is there verbatim."""
+    def line_of(self, text: str, example: int) -> int | None:
+        """The line of the suite file that holds `text`, a line of example number `example`, when
+        it is there verbatim: looked for inside the literal that holds this prompt, from that
+        example's `Question:` on (the same line may be in several examples and prompts)."""
         needle = text.strip()
-        if not needle:
-            return None
         try:
             source = Path(self.file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
-        for number, line in enumerate(source.splitlines(), start=1):
-            if needle in line:
+        lines = source.splitlines()
+        first, last = self._literal_lines(source) or (1, len(lines))
+        questions = [n for n in range(first, last + 1) if "Question:" in lines[n - 1]]
+        start = questions[example - 1] if 0 < example <= len(questions) else first
+        for number in range(start, last + 1):
+            if needle and needle in lines[number - 1]:
                 return number
         return None
+
+    def _literal_lines(self, source: str) -> tuple[int, int] | None:
+        """(first, last) line of the assignment whose value is this prompt: the string equal to it,
+        else the one whose name says what it is (PLANNER_PROMPT, OUTPUT_PROMPT, ... as f-strings)."""
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return None
+        named = []
+        for node in tree.body:
+            if not isinstance(node, ast.Assign) or not isinstance(node.value, (ast.Constant, ast.JoinedStr)):
+                continue
+            span = (node.value.lineno, node.value.end_lineno or node.value.lineno)
+            if isinstance(node.value, ast.Constant) and node.value.value == self.text:
+                return span
+            names = " ".join(t.id for t in node.targets if isinstance(t, ast.Name)).upper()
+            if any(word in names for word in _NAMES[self.kind]):
+                named.append(span)
+        return named[0] if len(named) == 1 else None
 
     def problem(self, example: int, message: str, line: str | None = None) -> Problem:
         label = f"{self.kind} example {example} ({self.flavour})"
         if line is None:
             return Problem(self.file, f"{label}: {message}")
-        return Problem(self.file, f"{label}: {message}: {_clip(line)}", self.line_of(line))
+        return Problem(self.file, f"{label}: {message}: {_clip(line)}", self.line_of(line, example))
 
 
 def _read_examples(suite: Any, tools: set[str], report: SuiteCheck) -> None:
@@ -230,26 +258,34 @@ def _read_examples(suite: Any, tools: set[str], report: SuiteCheck) -> None:
 
 
 def _prompts(suite: Any) -> Iterator[_Prompt]:
-    """Every prompt the suite gives an agent: gpt ones always, llama and ReAct ones where it has them."""
-    modules = suite.modules
-    flavours = ["gpt"] + (["llama"] if "llama_prompts" in modules else [])
-    for flavour in flavours:
-        planner, joiner = suite.prompts(llama=flavour == "llama")
-        part = f"{flavour}_prompts" if f"{flavour}_prompts" in modules else "gpt_prompts"
-        yield _Prompt("planner", flavour, _file_of(suite, part), planner)
-        yield _Prompt("joiner", flavour, _file_of(suite, part), joiner)
-    if "react_prompts" in modules:
+    """Every prompt the suite gives an agent: the gpt ones, and the llama and ReAct ones where they
+    differ or exist. An original-style ReAct suite (CONFIGS["prompt"] alone) has no planner."""
+    configs = getattr(suite, "configs", {})
+    original = bool(getattr(suite, "original", False))
+    planning = not original or "prompts" in configs
+    if planning:
+        gpt = suite.prompts()
+        sets = [("gpt", gpt)] + ([("llama", suite.prompts(llama=True))] if suite.prompts(llama=True) != gpt else [])
+        for flavour, (planner, joiner) in sets:
+            where = _file_of(suite, f"{flavour}_prompts", "gpt_prompts", "configs")
+            yield _Prompt("planner", flavour, where, planner)
+            yield _Prompt("joiner", flavour, where, joiner)
+    if "react_prompts" in suite.modules or (original and "prompt" in configs):
+        where = _file_of(suite, "react_prompts", "gpt_prompts", "configs")
         react = suite.react_examples()
-        yield _Prompt("ReAct", "gpt", _file_of(suite, "react_prompts"), react)
+        yield _Prompt("ReAct", "gpt", where, react)
         llama = suite.react_examples(llama=True)
         if llama != react:
-            yield _Prompt("ReAct", "llama", _file_of(suite, "react_prompts"), llama)
+            yield _Prompt("ReAct", "llama", _file_of(suite, "react_prompts", "llama_prompts", "configs"), llama)
 
 
-def _file_of(suite: Any, part: str) -> str:
-    module = suite.modules.get(part)
-    found = getattr(module, "__file__", None) if module is not None else None
-    return str(found) if found else f"{suite.source}/{part}.py"
+def _file_of(suite: Any, *parts: str) -> str:
+    """The file of the first of `parts` the suite has (the first one's name when it has none)."""
+    for part in parts:
+        found = getattr(suite.modules.get(part), "__file__", None)
+        if found:
+            return str(found)
+    return f"{suite.source}/{parts[0]}.py"
 
 
 def split_examples(text: str) -> list[str]:
@@ -380,6 +416,14 @@ def _check_react(prompt: _Prompt, number: int, example: str, tools: set[str]) ->
     if decision is None or decision.action != "finish" or not decision.content.strip():
         problems.append(prompt.problem(number, "the last action is not Finish(answer)", lines[last_at]))
     return problems
+
+
+def _shown_path(file: str) -> str:
+    """Relative to the current folder when inside it, as the user typed the suite's path."""
+    try:
+        return str(Path(file).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return file
 
 
 def _clip(text: str) -> str:
