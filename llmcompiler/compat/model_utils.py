@@ -23,6 +23,10 @@ class RunModel:
     def resolve(self) -> Any:
         return self._binding.require("the model of get_model()").model
 
+    def opener(self) -> Any:
+        """A callable opening a new model with the run's settings (for another event loop), or None."""
+        return getattr(self._binding.require("the model of get_model()"), "open_model", None)
+
 
 def get_model(**options: Any) -> RunModel:
     return RunModel(current_binding())

@@ -310,7 +310,11 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
         wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
         tools_model = scripted.tools_model() if scripted is not None else planner
         context = SuiteContext(
-            model=tools_model, args=args, wikipedia_url=wikipedia_url, search_cache=args.search_cache
+            model=tools_model,
+            open_model=None if scripted is not None else lambda: pools[0].detached("tool"),
+            args=args,
+            wikipedia_url=wikipedia_url,
+            search_cache=args.search_cache,
         )
         store = ResultStore(args.store)  # a corrupt store, or one another run writes, stops here, untouched
         memory = open_memory(args)  # a corrupt or locked memory stops here too

@@ -59,6 +59,7 @@ class SuiteContext:
     """
 
     model: Any = None
+    open_model: Callable[[], Any] | None = None  # a new model like `model`, for another event loop; caller closes
     args: argparse.Namespace | None = None  # the command's options, for an original-style generate_tools(args)
     wikipedia_url: str | None = None
     search_cache: str | None = None
@@ -322,6 +323,15 @@ class ModelPool:
         limit = self._max_tokens if self._max_tokens is not None else ROLE_MAX_TOKENS.get(role)
         self._models.append(get_model(*self._args, **{**self._options, "max_tokens": limit, **overrides}))
         return self._models[-1]
+
+    def detached(self, role: str = "tool") -> Any:
+        """A new model with the pool's options that the pool does not close (the caller does,
+        on the event loop it used it on)."""
+        from llmcompiler.llm import get_model
+        from llmcompiler.llm.base import ROLE_MAX_TOKENS
+
+        limit = self._max_tokens if self._max_tokens is not None else ROLE_MAX_TOKENS.get(role)
+        return get_model(*self._args, **{**self._options, "max_tokens": limit})
 
     def first(self) -> Any:
         """The same model on every call (not whichever was opened first: that may be a
