@@ -62,7 +62,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--prompts",
         choices=("gpt", "llama"),
         default=None,
-        help="prompt set (default: llama for --endpoint completions)",
+        help="prompt set (default: llama for --endpoint completions, and for an original-style suite "
+        "with --model_type vllm or friendli)",
     )
     add_model_flags(p)
     add_cascade_flags(p)
@@ -250,6 +251,16 @@ def main(argv: Sequence[str] | None = None, *, configs_dir: Path | None = None, 
         return 2
 
 
+def _default_prompts(args: argparse.Namespace, *, original: bool) -> str:
+    """llama for completion endpoints; for an original-style suite also for vLLM and Friendli,
+    the model types the original gave its llama prompts."""
+    if args.endpoint == "completions":
+        return "llama"
+    if original and (args.model_type or "").strip().lower() in ("vllm", "friendli"):
+        return "llama"
+    return "gpt"
+
+
 def _suite_spec(args: argparse.Namespace, configs_dir: Path | None) -> str:
     from llmcompiler.exceptions import ConfigurationError
 
@@ -283,7 +294,7 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
     scripted = scripted_models(args.model_type, args.replies, react=args.react, name=args.model_name)
     if scripted is not None:
         names = [scripted.name]
-    llama = (args.prompts or ("llama" if args.endpoint == "completions" else "gpt")) == "llama"
+    llama = (args.prompts or _default_prompts(args, original=suite.original)) == "llama"
 
     def pool(name: str) -> Any:
         return ModelPool(
