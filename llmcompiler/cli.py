@@ -547,7 +547,7 @@ def _trace(options: argparse.Namespace) -> int:
     if not options.no_png:
         from llmcompiler.trace import gantt_png
 
-        title = summary.question.splitlines()[0][:90] if summary.question else None
+        title = summary.question.splitlines()[0] if summary.question else None  # long ones end with "…" there
         written.append(gantt_png(timeline, out / f"{stem}.png", title=title))
     html = out / f"{stem}.html"
     written.append(write_html(timeline, html, title=summary.question or None, mermaid=mermaid, summary=summary))

@@ -230,22 +230,30 @@ async def run_demo(
         reacted = await react.ainvoke(QUESTION, on_event=view)
     stream.write("\n")
     stream.flush()
-    files.extend(await _save(reacted, "react", out, draw))
+    # both pictures on one time scale, the longer run's: LLMCompiler's is drawn again to it
+    common = max(compiled.duration, reacted.duration)
+    files.extend(await _save(reacted, "react", out, draw, xmax=common))
+    if draw:
+        await _draw(compiled, "llmcompiler", out, xmax=common)
 
     speedup = reacted.duration / compiled.duration if compiled.duration > 0 else float("inf")
     return DemoResult(compiled, reacted, speedup, list(files), notes, speed)
 
 
-async def _save(result: RunResult, name: str, out: Path, draw: bool) -> list[Path]:
+async def _save(result: RunResult, name: str, out: Path, draw: bool, *, xmax: float | None = None) -> list[Path]:
     """One run's trace and (with matplotlib) its timeline picture."""
     written = [save_trace(result.events, out / f"demo-{name}.trace.json")]
     if draw:
-        label = "LLMCompiler" if name == "llmcompiler" else "ReAct"
-        title = f"{label}: {result.duration:.2f} s (simulated models)"
-        timeline = Timeline.from_events(result.events)
-        # drawing takes a noticeable fraction of a second; the loop stays free for Ctrl-C
-        written.append(await asyncio.to_thread(gantt_png, timeline, out / f"demo-{name}.png", title=title))
+        written.append(await _draw(result, name, out, xmax=xmax))
     return written
+
+
+async def _draw(result: RunResult, name: str, out: Path, *, xmax: float | None) -> Path:
+    label = "LLMCompiler" if name == "llmcompiler" else "ReAct"
+    title = f"{label}: {result.duration:.2f} s (simulated models)"
+    timeline = Timeline.from_events(result.events)
+    # drawing takes a noticeable fraction of a second; the loop stays free for Ctrl-C
+    return await asyncio.to_thread(gantt_png, timeline, out / f"demo-{name}.png", title=title, xmax=xmax)
 
 
 def interrupted_demo(saved: Sequence[Path]) -> str:

@@ -41,11 +41,17 @@ async def test_demo_runs_both_agents_and_saves_their_traces(tmp_path):
     if HAS_MATPLOTLIB:
         from PIL import Image
 
+        axes = []
         for name in ("demo-llmcompiler.png", "demo-react.png"):
             assert name in names
             with Image.open(tmp_path / name) as image:
                 image.load()
                 assert image.format == "PNG" and image.width > 100
+                axes.append(image.text["Time axis"])
+                assert "task done" in image.text["Legend"]
+        # one time scale for both, the longer (ReAct) run's, so the two compare by eye
+        assert axes[0] == axes[1]
+        assert float(axes[0].split()[2]) == pytest.approx(1.02 * result.react.duration, rel=1e-4)
     else:
         assert any("matplotlib" in note for note in result.notes)
 

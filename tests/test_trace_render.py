@@ -153,6 +153,29 @@ def test_summary_format_is_compact_text(events):
     assert len(text.splitlines()) < 25
 
 
+def test_summary_phases_read_as_a_sum_of_the_wall_time(events):
+    """The overlap is in planner and in tools: it is shown as a line to take away, so the
+    column adds up to the wall time and the shares to 100 %, never more."""
+    s = summarize_events(events)
+    lines = s.format().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("time per phase"))
+    rows = [line[16:] for line in lines[start : start + 6]]
+    names = [re.split(r"\s{2,}", row.strip())[0] for row in rows]
+    assert names == [
+        "planner streaming",
+        "tools busy",
+        "overlap (tools during planner streaming)",
+        "joiner",
+        "other (none of these busy)",
+        "wall time",
+    ]
+    seconds = [float(re.search(r"(-?\d+\.\d+) s", row).group(1)) for row in rows]
+    shares = [float(re.search(r"(-?\d+\.\d+) %", row).group(1)) for row in rows]
+    assert seconds[2] == pytest.approx(-s.phases["overlap"], abs=1e-3) and seconds[2] < 0
+    assert sum(seconds[:5]) == pytest.approx(seconds[5], abs=3e-3) and seconds[5] == pytest.approx(s.duration, abs=1e-3)
+    assert sum(shares[:5]) == pytest.approx(100.0, abs=0.3) and shares[5] == 100.0
+
+
 def test_summary_survives_a_saved_trace(events, tmp_path):
     loaded = load_trace(save_trace(events, tmp_path / "run.json"))
     assert summarize_events(loaded) == summarize_events(events)
@@ -220,8 +243,34 @@ def test_gantt_png_has_one_bar_per_task(timeline, tmp_path):
         image.load()
         assert image.format == "PNG"
         bands = colour_bands(image, STATUS_COLOURS)
-    assert len(bands) == len(TASK_IDS), bands
-    assert min(bands) >= 8  # real bars, even for the skipped task that never ran
+        legend = image.text["Legend"]
+    # one band per task, then the legend's row of swatches under the time axis
+    *bars, swatches = bands
+    assert len(bars) == len(TASK_IDS), bands
+    assert min(bars) >= 8  # real bars, even for the skipped task that never ran
+    assert swatches < min(bars)
+    assert legend == "planner streaming, joiner, task written, waiting to start, task done, task failed, task skipped"
+
+
+def test_gantt_png_legend_title_and_time_axis(timeline, tmp_path):
+    from PIL import Image
+
+    long_title = "Which of these " + "very " * 60 + "long questions?"
+    path = gantt_png(timeline, tmp_path / "run.png", title=long_title, xmax=timeline.duration * 3)
+    with Image.open(path) as image:
+        image.load()
+        text = dict(image.text)
+        # the legend's swatches: every lane colour the picture uses, in one row below the bars
+        planner_bands = colour_bands(image, [gantt.COLOURS["planner"]])
+    assert text["Title"].endswith("…") and len(text["Title"]) == gantt.TITLE_CHARS
+    assert text["Title"].startswith("Which of these very")
+    assert float(text["Time axis"].split()[2]) == pytest.approx(timeline.duration * 3 * 1.02, rel=1e-5)
+    assert len(planner_bands) == 2  # the planner's bar and its swatch
+    short = gantt_png(timeline, tmp_path / "short.png", title="Short question?")
+    with Image.open(short) as image:
+        image.load()
+        assert image.text["Title"] == "Short question?"
+        assert float(image.text["Time axis"].split()[2]) == pytest.approx(timeline.duration * 1.02, rel=1e-5)
 
 
 # -- HTML ---------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ Phases are measured on the timeline, as unions of intervals: `planner` is the ti
 (or ReAct) model call was streaming, `tools` the time at least one task was running (not the
 sum of task durations), `joiner` the time a joiner call was running, and `overlap` the tool
 time that fell inside the planner's streaming — what streaming the plan buys. `other` is the
-rest of the run (none of the three busy).
+rest of the run (none of the three busy). The overlap is in both `planner` and `tools`, so the
+report shows it as a line to take away: planner + tools - overlap + joiner + other is the
+wall time, and the shares add up to 100 %, not more.
 
 Cost is `llmcompiler.llm.pricing.cost` per model call, summed per role; a role with any call
 to a model without a price has cost None (unknown), never 0.
@@ -34,7 +36,7 @@ PHASE_NAMES = {
     "planner": "planner streaming",
     "tools": "tools busy",
     "joiner": "joiner",
-    "overlap": "tools during planner streaming",
+    "overlap": "overlap (tools during planner streaming)",
     "other": "other (none of these busy)",
 }
 
@@ -152,13 +154,7 @@ class RunSummary:
             chain = " -> ".join(f"${i}" for i in self.critical_path)
             lines.append(head("critical path") + f"{chain}, the last one finished at {self.critical_end:.3f} s")
             lines += [pad + "  " + one_line_text(label) for label in self.critical_labels]
-        width = max(len(name) for name in PHASE_NAMES.values())
-        for i, key in enumerate(PHASES):
-            seconds = self.phases.get(key, 0.0)
-            share = f"{100 * seconds / self.duration:5.1f} %" if self.duration > 0 else ""
-            lines.append(
-                (head("time per phase") if i == 0 else pad) + f"{PHASE_NAMES[key]:<{width}}  {seconds:8.3f} s  {share}"
-            )
+        lines += self._phase_lines(head("time per phase"), pad)
         if self.roles:
             lines.append(
                 head("model calls") + f"{'role':<8} {'calls':>5} {'input':>8} {'output':>8} {'seconds':>8}  cost"
@@ -170,14 +166,29 @@ class RunSummary:
                     f" {stats.seconds:>8.3f}  {format_cost(stats.cost)}"
                 )
             lines.append(
-                pad
-                + f"{'total':<8} {sum(r.calls for r in self.roles.values()):>5} "
+                pad + f"{'total':<8} {sum(r.calls for r in self.roles.values()):>5} "
                 f"{_tokens(self.input_tokens, self.estimated):>8}"
                 f" {_tokens(self.output_tokens, self.estimated):>8} {'':>8}  {format_cost(self.cost)}"
             )
             if self.estimated:
                 lines.append(pad + "~ estimated: the server reported no usage, so the tokens were counted here")
         return "\n".join(lines)
+
+    def _phase_lines(self, first: str, pad: str) -> list[str]:
+        """Planner, tools, minus their overlap, joiner, other: a column that sums to the wall time."""
+        rows = [(PHASE_NAMES[key], self.phases.get(key, 0.0)) for key in PHASE_ORDER]
+        rows = [(name, -seconds if name == PHASE_NAMES["overlap"] and seconds else seconds) for name, seconds in rows]
+        rows.append(("wall time", self.duration))
+        width = max(len(name) for name, _ in rows)
+        lines = []
+        for i, (name, seconds) in enumerate(rows):
+            share = f"{100 * seconds / self.duration:6.1f} %" if self.duration > 0 else ""
+            lines.append((first if i == 0 else pad) + f"{name:<{width}}  {seconds:8.3f} s {share}".rstrip())
+        return lines
+
+
+# the order the report lists the phases in: the overlap right under the two it is part of
+PHASE_ORDER = ("planner", "tools", "overlap", "joiner", "other")
 
 
 def summarize_events(events: Sequence[ev.Event], *, prices: Mapping[str, Price] | None = None) -> RunSummary:
@@ -290,5 +301,3 @@ def _intersect(a: Intervals, b: Intervals) -> Intervals:
 
 def _measure(intervals: Intervals) -> float:
     return sum(end - start for start, end in intervals)
-
-
