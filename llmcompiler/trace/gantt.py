@@ -135,12 +135,14 @@ def gantt_png(
 
 
 def _used(drawn: list[Span]) -> list[str]:
-    """The colours a picture of these rows uses, in LEGEND's order."""
+    """The colours a picture of these rows shows, in LEGEND's order (a wait too short to see is
+    not worth a swatch)."""
     used = set()
+    duration = max((s.end for s in drawn), default=0.0)
     for span in drawn:
         if span.lane == "task":
             used.add(span.status)
-            if span.parsed is not None and span.start > span.parsed:
+            if span.parsed is not None and span.start - span.parsed >= duration * MIN_WIDTH:
                 used.add("waiting")
         else:
             used.add(span.lane)
