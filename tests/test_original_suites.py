@@ -240,6 +240,12 @@ def test_imports_of_a_renamed_folder_say_what_to_change(tmp_path):
 
 def test_our_suite_with_original_prompt_names_and_empty_examples(tmp_path):
     (tmp_path / "tools.py").write_text("def get_tools(context):\n    return []\n")
+    assert load_suite(tmp_path).warnings == [
+        f"warning: the suite {str(tmp_path)!r} has no gpt_prompts.py: the planner and joiner get no examples"
+    ]
+    tmp_path = tmp_path / "with_prompts"  # a loaded folder is not read again in one process
+    tmp_path.mkdir()
+    (tmp_path / "tools.py").write_text("def get_tools(context):\n    return []\n")
     (tmp_path / "gpt_prompts.py").write_text("PLANNER_PROMPT = 'plan'\nOUTPUT_PROMPT = 'join'\n")
     suite = load_suite(tmp_path)
     assert not suite.original and suite.prompts() == ("plan", "join") and suite.warnings == []

@@ -490,6 +490,10 @@ def _check_original(suite: Suite) -> list[str]:
 
 def _check_ours(suite: Suite) -> list[str]:
     notes = []
+    if "gpt_prompts" not in suite.modules and "llama_prompts" not in suite.modules:
+        notes.append(
+            f"warning: the suite {suite.source!r} has no gpt_prompts.py: the planner and joiner get no examples"
+        )
     for part in ("gpt_prompts", "llama_prompts"):
         module = suite.modules.get(part)
         if module is None:
