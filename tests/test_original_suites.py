@@ -74,6 +74,8 @@ def _role(body: dict) -> str:
         return "planner"
     if system.startswith("You read the results"):
         return "joiner"
+    if system.startswith("You answer a question step by step"):
+        return "react"
     return "math"
 
 
@@ -175,6 +177,29 @@ async def test_parallelqa_style_math_chain_runs(tmp_path):
         assert "Observation: 50" in _text(_bodies(llm, "joiner")[0])
     record = json.loads(store.read_text())["2"]
     assert record["answer"] == "50" and record["error"] is None
+
+
+async def test_react_style_suite_runs_with_react(tmp_path):
+    """A `*_react` folder: CONFIGS['prompt'] holding langchain PromptTemplates (served from
+    langchain-core), a sync `Search` tool on DocstoreExplorer.search."""
+
+    def respond(body: dict) -> str:
+        assert _role(body) == "react"
+        assert "FIXTURE-REACT-GPT" in _text(body) and "{input}" not in _text(body)
+        steps = body["messages"][-1]["content"].count("Observation:")
+        entities = ENTITIES[_qid(body)]
+        if steps < len(entities):
+            return f'Thought: next.\nAction: Search("{entities[steps]}")'
+        return "Thought: 1620 is before 1790.\nAction: Finish(yes)"
+
+    async with OpenAIServer() as llm, WikipediaServer(pages=PAGES) as wiki:
+        llm.script(None, *[respond] * 20)
+        store = tmp_path / "react.json"
+        code, _, err = await _bench(llm, wiki, "hotpotqa_react", _dataset(tmp_path, ["1"]), store, "--react")
+        assert code == 0, err
+        assert len(wiki.requests) >= 2 and "Unclosed" not in err
+    record = json.loads(store.read_text())["1"]
+    assert record["answer"] == "yes" and record["error"] is None and record["method"] == "react"
 
 
 # -- loading, in process -------------------------------------------------------------------

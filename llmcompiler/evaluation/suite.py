@@ -448,7 +448,7 @@ def _template_text(prompt: Any) -> str:
     cut = text.rfind("{input}")
     if cut >= 0:
         text = text[: text.rfind("Question:", 0, cut) if "Question:" in text[:cut] else cut]
-    return text.replace("{{", "{").replace("}}", "}").rstrip() + "\n"
+    return text.replace("{{", "{").replace("}}", "}").strip() + "\n"
 
 
 def _check_original(suite: Suite) -> list[str]:
