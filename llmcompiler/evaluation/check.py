@@ -441,7 +441,6 @@ def build_parser(prog: str = "llmcompiler check-suite") -> argparse.ArgumentPars
         "and read every in-context example with the runtime's parsers.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a suite folder, a packaged suite's name or a module")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
