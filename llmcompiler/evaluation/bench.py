@@ -322,7 +322,7 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
         tools_model = scripted.tools_model() if scripted is not None else planner
         context = SuiteContext(
             model=tools_model,
-            open_model=None if scripted is not None else lambda: pools[0].detached("tool"),
+            open_model=None if scripted is not None else lambda: pools[0].detached(),
             args=args,
             wikipedia_url=wikipedia_url,
             search_cache=args.search_cache,

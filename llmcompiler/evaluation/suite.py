@@ -324,13 +324,13 @@ class ModelPool:
         self._models.append(get_model(*self._args, **{**self._options, "max_tokens": limit, **overrides}))
         return self._models[-1]
 
-    def detached(self, role: str = "tool") -> Any:
-        """A new model with the pool's options that the pool does not close (the caller does,
-        on the event loop it used it on)."""
+    def detached(self) -> Any:
+        """A new model like `first()` (the one tools get) that the pool does not close: the
+        caller does, on the event loop it used it on."""
         from llmcompiler.llm import get_model
         from llmcompiler.llm.base import ROLE_MAX_TOKENS
 
-        limit = self._max_tokens if self._max_tokens is not None else ROLE_MAX_TOKENS.get(role)
+        limit = self._max_tokens if self._max_tokens is not None else ROLE_MAX_TOKENS.get(self._first_role)
         return get_model(*self._args, **{**self._options, "max_tokens": limit})
 
     def first(self) -> Any:
