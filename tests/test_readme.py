@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
-def test_readme_starts_with_the_two_setup_commands_ci_runs():
+def test_readme_starts_with_the_setup_commands_ci_runs():
     first_block = re.search(r"```(?:bash|sh)\n(.*?)```", README, re.S).group(1).strip().splitlines()
-    assert first_block == ['pip install -e ".[dev]"', "pytest"]
+    assert first_block == ["python3 -m venv .venv && . .venv/bin/activate", 'pip install -e ".[dev]"', "pytest"]
     ci = (ROOT / ".ci" / "run").read_text()
     for command in first_block:
         assert f"\n{command}\n" in ci

@@ -48,7 +48,7 @@ def _parser(prog: str) -> ArgumentParser:
     clear = command("clear", "delete the stored solutions")
     clear.add_argument("--suite", default=None, help="only this suite's solutions")
     export = command("export", "write the solutions to FILE as JSON lines")
-    export.add_argument("file", metavar="FILE")
+    export.add_argument("file", metavar="FILE", help="the JSON-lines file to write")
     export.add_argument("--suite", default=None, help="only this suite's solutions")
     return parser
 
