@@ -221,6 +221,17 @@ def test_loading_leaves_no_src_or_configs_modules_behind():
     assert set(as_tools(load_suite(FIXTURES / "parallelqa").tools(SuiteContext()))) == {"search", "math"}
 
 
+def test_configs_imported_before_are_restored(monkeypatch):
+    """The repository's own `configs` package, imported before, is what `configs` is after."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    ours = importlib.import_module("configs.hotpotqa.configs")
+    suite = load_suite(FIXTURES / "hotpotqa")
+    assert "FIXTURE-JOINER-GPT" in suite.prompts()[1]
+    assert sys.modules["configs.hotpotqa.configs"] is ours and ours.CONFIGS["name"] == "hotpotqa"
+
+
 def _copy(name: str, target: Path) -> Path:
     folder = target / "configs" / name
     folder.mkdir(parents=True)
