@@ -176,6 +176,15 @@ def test_summary_phases_read_as_a_sum_of_the_wall_time(events):
     assert sum(shares[:5]) == pytest.approx(100.0, abs=0.3) and shares[5] == 100.0
 
 
+def test_the_html_phase_table_also_sums_to_the_wall_time(events, timeline):
+    s = summarize_events(events)
+    page = timeline_html(timeline, summary=s)
+    rows = re.findall(r'<tr data-phase="(\w+)"><th>[^<]*</th><td>(-?\d+\.\d+) s</td>', page)
+    assert [key for key, _ in rows] == ["planner", "tools", "overlap", "joiner", "other", "wall"]
+    seconds = [float(value) for _, value in rows]
+    assert seconds[2] < 0 and sum(seconds[:5]) == pytest.approx(seconds[5], abs=3e-3)
+
+
 def test_summary_survives_a_saved_trace(events, tmp_path):
     loaded = load_trace(save_trace(events, tmp_path / "run.json"))
     assert summarize_events(loaded) == summarize_events(events)

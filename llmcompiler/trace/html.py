@@ -25,7 +25,7 @@ from typing import Any
 from llmcompiler._files import write_text_atomic
 from llmcompiler._text import shorten
 from llmcompiler.trace.gantt import COLOURS, rows
-from llmcompiler.trace.summary import PHASE_NAMES, PHASES, RunSummary, format_cost
+from llmcompiler.trace.summary import RunSummary, format_cost
 from llmcompiler.trace.timeline import Span, Timeline
 
 __all__ = ["timeline_html", "write_html"]
@@ -134,11 +134,10 @@ def _summary_section(s: RunSummary) -> str:
     out.append('<div class="cols">')
     # time per phase
     out.append('<table class="phases"><caption>Time per phase</caption><tbody>')
-    for key in PHASES:
-        seconds = s.phases.get(key, 0.0)
+    for key, name, seconds in s.phase_rows():  # the overlap negative: the column sums to the wall time
         share = f"{100 * seconds / s.duration:.1f} %" if s.duration > 0 else ""
         out.append(
-            f'<tr data-phase="{key}"><th>{escape(PHASE_NAMES[key])}</th><td>{seconds:.3f} s</td><td>{share}</td></tr>'
+            f'<tr data-phase="{key}"><th>{escape(name)}</th><td>{seconds:.3f} s</td><td>{share}</td></tr>'
         )
     out.append("</tbody></table>")
     # tokens and cost

@@ -174,11 +174,18 @@ class RunSummary:
                 lines.append(pad + "~ estimated: the server reported no usage, so the tokens were counted here")
         return "\n".join(lines)
 
+    def phase_rows(self) -> list[tuple[str, str, float]]:
+        """(key, name, seconds): planner, tools, minus their overlap, joiner, other, then the
+        wall time — a column that sums to the wall time (the text report and the HTML page)."""
+        rows = []
+        for key in PHASE_ORDER:
+            seconds = self.phases.get(key, 0.0)
+            rows.append((key, PHASE_NAMES[key], -seconds if key == "overlap" and seconds else seconds))
+        rows.append(("wall", "wall time", self.duration))
+        return rows
+
     def _phase_lines(self, first: str, pad: str) -> list[str]:
-        """Planner, tools, minus their overlap, joiner, other: a column that sums to the wall time."""
-        rows = [(PHASE_NAMES[key], self.phases.get(key, 0.0)) for key in PHASE_ORDER]
-        rows = [(name, -seconds if name == PHASE_NAMES["overlap"] and seconds else seconds) for name, seconds in rows]
-        rows.append(("wall time", self.duration))
+        rows = [(name, seconds) for _, name, seconds in self.phase_rows()]
         width = max(len(name) for name, _ in rows)
         lines = []
         for i, (name, seconds) in enumerate(rows):
