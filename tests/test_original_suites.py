@@ -247,7 +247,7 @@ def test_a_real_src_package_is_not_shadowed(tmp_path, monkeypatch):
     (mine / "__init__.py").write_text("")
     monkeypatch.syspath_prepend(str(mine.parent))
     try:
-        with pytest.raises(ConfigurationError, match=r"No module named 'src\..*your own src package"):
+        with pytest.raises(ConfigurationError, match=r"No module named 'src\..*the src package at .*project/src/__init__.py is imported instead"):
             load_suite(folder)
     finally:
         sys.modules.pop("src", None)  # the user's, imported by the suite; gone with its sys.path entry

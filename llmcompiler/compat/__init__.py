@@ -73,7 +73,7 @@ def real_src() -> str | None:
     """Where the user's own regular `src` package lives, or None (none, or only a folder)."""
     module = sys.modules.get("src")
     if module is not None and not getattr(module, "__llmcompiler_compat__", False):
-        return str(getattr(module, "__file__", None) or "src")
+        return getattr(module, "__file__", None)  # None: a folder without __init__.py
     try:
         spec = importlib.util.find_spec("src")
     except (ImportError, ValueError):

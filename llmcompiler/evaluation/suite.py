@@ -512,12 +512,23 @@ def _import_hint(exc: Exception, folder: Path | None) -> str:
         return ""
     if missing.split(".")[0] == "configs" and folder is not None:
         return f" (a suite imports its own files as configs.{folder.name}.NAME while it loads)"
+    if missing.split(".")[0] not in ("src", "langchain"):
+        return ""
+    where = real_src() or _foreign_src()
+    if where is not None:
+        return f" (the src package at {where} is imported instead of llmcompiler's stand-ins)"
     if missing.split(".")[0] == "src":
-        where = real_src()
-        if where is not None:
-            return f" (your own src package, {where}, is imported instead of llmcompiler's stand-ins)"
         return " (llmcompiler stands in for the original's src.* modules listed in docs/original-compat.md only)"
     return ""
+
+
+def _foreign_src() -> str | None:
+    """Where a `src` folder on sys.path (a namespace package, such as the original's own
+    checkout) was imported from, when it was."""
+    module = sys.modules.get("src")
+    if module is None or getattr(module, "__llmcompiler_compat__", False):
+        return None
+    return next(iter(getattr(module, "__path__", None) or []), None)
 
 
 class _ExistingModule(importlib.abc.Loader):
