@@ -55,7 +55,6 @@ def walk(name: str, parser: argparse.ArgumentParser) -> Iterator[tuple[str, argp
 
 # Options of files this change did not own; the day they get help, strict xfail says to drop the mark.
 AWAITING_HELP = {
-    "bench": "llmcompiler/evaluation/bench.py: --vllm_port has no help",
 }
 
 

@@ -381,7 +381,7 @@ async def test_last_round_always_finishes():
     result = await agent.ainvoke("q")
     assert result.rounds == 2
     assert "last round" in joiner.calls[1][-1].content
-    assert "after the last allowed round (max_replans=1)" in result.error
+    assert "after the last allowed round (round 2 of 2)" in result.error
     assert of(result, ev.JoinerFinished)[-1].forced
 
 

@@ -207,7 +207,7 @@ class _CompilerRun(Run):
             self.fail(
                 ReplanLimitError(
                     f"the joiner asked for another plan after the last allowed round "
-                    f"(max_replans={self.agent.max_replans}): {decision.content}"
+                    f"(round {self.agent.max_replans + 1} of {self.agent.max_replans + 1}): {decision.content}"
                 )
             )
             return None

@@ -54,7 +54,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         help="model (default: the suite's default_model); a,b[,c]: a cascade, cheapest first",
     )
     p.add_argument("--replies", metavar="FILE", default=None, help=REPLIES_HELP)
-    p.add_argument("--vllm_port", type=port, default=None)
+    p.add_argument("--vllm_port", type=port, default=None, help="a local vLLM server's port (--model_type vllm)")
     p.add_argument("--base_url", default=None, help="an OpenAI-compatible server's address")
     p.add_argument("--api_key", default=None, help="API key (default: the provider's environment variable)")
     p.add_argument("--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models")
