@@ -127,7 +127,7 @@ async def test_bench_cascade_records_levels_and_evaluate_reports_them(servers, d
     assert first["answer"] == "Ember Falls" and first["error"] is None
     cheap, strong = first["levels"]
     assert cheap["input_tokens"] > 0 and strong["output_tokens"] > 0 and cheap["cost"] > 0 and strong["seconds"] > 0
-    assert "max_replans" in cheap["error"]
+    assert "after the last allowed round" in cheap["error"]
     assert first["stats"]["total"]["input_tokens"] == cheap["input_tokens"] + strong["input_tokens"]
     assert first["stats"]["cost"] == pytest.approx(cheap["cost"] + strong["cost"])
     assert [lv["model"] for lv in second["levels"]] == [CHEAP] and second["solved_by"] == CHEAP
