@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler._argparse import ArgumentParser, nonnegative_count, port, positive_number, positive_seconds
-from llmcompiler.evaluation.bench import add_cascade_flags, add_model_flags
+from llmcompiler.evaluation.bench import add_cascade_flags, add_model_flags, add_rate_flags
 from llmcompiler.exceptions import LLMCompilerError
 from llmcompiler.llm.replies import REPLIES_HELP
 
@@ -150,6 +150,7 @@ def _ask_parser() -> argparse.ArgumentParser:
         "--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models (chat)"
     )
     add_model_flags(p)
+    add_rate_flags(p)
     add_cascade_flags(p)
     p.add_argument("--wikipedia_url", default=None, help="the MediaWiki API the search tool asks (default: Wikipedia)")
     p.add_argument("--max_replans", type=nonnegative_count, default=None, help="override the suite's max_replans")
@@ -310,6 +311,8 @@ async def _ask_async(
             react=options.react,
             max_tokens=options.max_tokens,
             system_role=not options.no_system_role,
+            rpm=options.rpm,
+            tpm=options.tpm,
         )
 
     pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]

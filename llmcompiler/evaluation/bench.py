@@ -66,6 +66,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         "with --model_type vllm or friendli)",
     )
     add_model_flags(p)
+    add_rate_flags(p)
     add_cascade_flags(p)
     p.add_argument("--do_benchmark", action="store_true", help="also store per-phase timings of every run")
     p.add_argument(
@@ -110,6 +111,24 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
         "--no_system_role",
         action="store_true",
         help="send the instructions in the first user message, for chat templates that drop the system role (Gemma)",
+    )
+
+
+def add_rate_flags(p: argparse.ArgumentParser) -> None:
+    """The provider's rate limits (`ask`, `bench`): one limiter per model, shared by the whole run."""
+    p.add_argument(
+        "--rpm",
+        type=count,
+        default=None,
+        metavar="N",
+        help="at most N requests a minute to each model, shared by all questions (default: no limit)",
+    )
+    p.add_argument(
+        "--tpm",
+        type=count,
+        default=None,
+        metavar="N",
+        help="at most N tokens a minute to each model (prompt + max_tokens held, then the usage; default: no limit)",
     )
 
 
@@ -308,6 +327,8 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             react=args.react,
             max_tokens=args.max_tokens,
             system_role=not args.no_system_role,
+            rpm=args.rpm,
+            tpm=args.tpm,
         )
 
     pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]

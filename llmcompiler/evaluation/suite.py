@@ -298,6 +298,10 @@ class ModelPool:
 
     Opening the first model checks the credentials, so a missing key stops a command before
     any work is done.
+
+    `rpm` / `tpm`: requests and tokens per minute that every model the pool opens over HTTP
+    shares (one `RateLimiter` per pool, so per run; `detached()` models, used on another
+    event loop, are not limited).
     """
 
     def __init__(
@@ -307,8 +311,13 @@ class ModelPool:
         *,
         react: bool = False,
         max_tokens: int | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
         **options: Any,
     ) -> None:
+        from llmcompiler.llm.ratelimit import RateLimiter
+
+        self._limiter = RateLimiter(rpm=rpm, tpm=tpm) if rpm is not None or tpm is not None else None
         self._args = (model_type, model_name)
         self._first_role = "react" if react else "planner"
         self._max_tokens = max_tokens
@@ -321,8 +330,11 @@ class ModelPool:
         from llmcompiler.llm.base import ROLE_MAX_TOKENS
 
         limit = self._max_tokens if self._max_tokens is not None else ROLE_MAX_TOKENS.get(role)
-        self._models.append(get_model(*self._args, **{**self._options, "max_tokens": limit, **overrides}))
-        return self._models[-1]
+        model = get_model(*self._args, **{**self._options, "max_tokens": limit, **overrides})
+        if self._limiter is not None and hasattr(model, "rate_limit"):  # models over HTTP only
+            model.rate_limit = self._limiter.for_model(model.name)
+        self._models.append(model)
+        return model
 
     def detached(self) -> Any:
         """A new model like `first()` (the one tools get) that the pool does not close: the

@@ -24,6 +24,10 @@ after text has been yielded fails the call with `ModelStreamError`** instead of 
 replayed: the planner's tasks may already be running, and feeding a second, different plan
 into the same parser would corrupt the run. The run then ends with a clear error and keeps
 what already ran. Other 4xx errors fail at once.
+
+`rate_limit` (a `ModelLimit` from `llmcompiler.llm.ratelimit`, shared by every model of a
+run with the same name) is asked before each attempt and told the reported usage after it;
+a `Retry-After` pauses it, so the other calls to the model wait too.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ from llmcompiler.exceptions import (
     ModelTruncatedError,
 )
 from llmcompiler.llm.base import DEFAULT_MAX_TOKENS, Message, Usage, flatten_messages
-from llmcompiler.llm.tokens import counted_usage
+from llmcompiler.llm.ratelimit import ModelLimit
+from llmcompiler.llm.tokens import count_tokens, counted_usage
 
 Endpoint = Literal["chat", "completions"]
 
@@ -99,6 +104,7 @@ class OpenAIModel:
         retry: RetryPolicy = RetryPolicy(),
         provider: str = "openai",
         key_variable: str | None = None,
+        rate_limit: ModelLimit | None = None,
     ) -> None:
         if endpoint not in ("chat", "completions"):
             raise ConfigurationError(f"endpoint must be 'chat' or 'completions', not {endpoint!r}")
@@ -116,6 +122,7 @@ class OpenAIModel:
         self.retry = retry
         self.provider = provider
         self.key_variable = key_variable
+        self.rate_limit = rate_limit
 
     async def aclose(self) -> None:
         """Close the client's connection pool (models share nothing else)."""
@@ -128,10 +135,14 @@ class OpenAIModel:
         attempt = 0
         while True:
             produced = False
+            reservation = await self.rate_limit.acquire(self._estimate(messages)) if self.rate_limit else None
+            used: int | None = None
             try:
                 async for item in self._attempt(messages, stop):
                     if isinstance(item, str) and item:
                         produced = True
+                    elif isinstance(item, Usage):
+                        used = item.input_tokens + item.output_tokens
                     yield item
                 return
             except ModelTruncatedError:
@@ -144,10 +155,22 @@ class OpenAIModel:
                         what = f"broke after it had started: {describe_error(exc)}"
                     raise ModelStreamError(f"{self.provider} stream for {self.model!r} {what}") from exc
                 retryable, retry_after = _classify(exc)
+                if self.rate_limit is not None and retry_after is not None:
+                    self.rate_limit.pause(self.retry.delay(attempt + 1, retry_after))
                 if not retryable or attempt >= self.retry.max_retries:
                     raise self._translate(exc, attempt) from exc
                 attempt += 1
                 await asyncio.sleep(self.retry.delay(attempt, retry_after))
+            finally:
+                if reservation is not None and self.rate_limit is not None:
+                    self.rate_limit.settle(reservation, used)
+
+    def _estimate(self, messages: Sequence[Message]) -> int:
+        """The tokens a request may use, as providers count them against a limit: prompt plus max_tokens."""
+        if self.rate_limit is None or not self.rate_limit.tpm:
+            return 0
+        prompt = sum(count_tokens(m.content, self.model) for m in messages)
+        return prompt + (self.max_tokens or 0)
 
     # -- one request -----------------------------------------------------------------
 
