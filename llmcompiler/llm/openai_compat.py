@@ -53,7 +53,7 @@ from llmcompiler.exceptions import (
     ModelTruncatedError,
 )
 from llmcompiler.llm.base import DEFAULT_MAX_TOKENS, Message, Usage, flatten_messages
-from llmcompiler.llm.ratelimit import ModelLimit
+from llmcompiler.llm.ratelimit import ModelLimit, Reservation
 from llmcompiler.llm.tokens import count_tokens, counted_usage
 
 Endpoint = Literal["chat", "completions"]
@@ -159,11 +159,16 @@ class OpenAIModel:
                     self.rate_limit.pause(self.retry.delay(attempt + 1, retry_after))
                 if not retryable or attempt >= self.retry.max_retries:
                     raise self._translate(exc, attempt) from exc
+                self._settle(reservation, used)
+                reservation = None  # settled before the backoff, so the wait holds no tokens
                 attempt += 1
                 await asyncio.sleep(self.retry.delay(attempt, retry_after))
             finally:
-                if reservation is not None and self.rate_limit is not None:
-                    self.rate_limit.settle(reservation, used)
+                self._settle(reservation, used)
+
+    def _settle(self, reservation: Reservation | None, used: int | None) -> None:
+        if reservation is not None and self.rate_limit is not None:
+            self.rate_limit.settle(reservation, used)
 
     def _estimate(self, messages: Sequence[Message]) -> int:
         """The tokens a request may use, as providers count them against a limit: prompt plus max_tokens."""
