@@ -34,6 +34,15 @@ Safety rules:
   a sidecar is lost when the results file is copied. Records without it (older files, the
   original tool's) are accepted and counted, so the caller can warn; a record with only
   ``"method"`` (our older files) is still checked on that.
+* Batched writes (:meth:`ResultStore.batched`, what a benchmark run uses): rewriting the
+  whole file per record costs a fsync of the whole store while the question waits, so
+  inside the block each record is appended as one line to ``<file>.journal`` and fsynced
+  there before ``add`` returns, and the JSON file is rewritten (atomically, as above) from
+  memory every ``every`` records and when the block ends, after which the journal is
+  emptied. A SIGKILL at any point leaves a valid JSON file plus a journal holding what
+  it lacks; opening the store (and :func:`load_results`) reads both, a torn last line (a
+  write that never returned) is ignored, and the next writer folds the journal into the
+  file before it adds anything.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +118,35 @@ def load_results(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
         raise StoreError(f"{path}: expected a JSON object {{id: record}}, got {_kind(data)}")
     for rid, record in data.items():
         _check_record(str(path), rid, record)
+    data.update(_read_journal(path))
     return data
+
+
+def _journal_path(store: Path) -> Path:
+    return store.with_name(store.name + ".journal")
+
+
+def _read_journal(store: Path) -> dict[str, dict[str, Any]]:
+    """The records of `store`'s journal (none when there is none), a torn last line left out."""
+    path = _journal_path(store)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    records: dict[str, dict[str, Any]] = {}
+    lines = raw.split(b"\n")
+    # the part after the last newline is a write that was cut off: its add() never returned
+    for number, line in enumerate(lines[:-1], start=1):
+        try:
+            entry = json.loads(line.decode("utf-8"), parse_constant=_no_constant)
+            rid, record = str(entry["id"]), entry["record"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{path}: line {number} is not a journal entry ({exc}); move the file away") from exc
+        _check_record(str(path), rid, record)
+        records[rid] = record
+    return records
 
 
 def _no_constant(name: str) -> None:
@@ -147,10 +185,15 @@ class ResultStore:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._producer: dict[str, Any] | None = None
+        self._every = 1  # records per rewrite of the JSON file; above 1, the journal holds the rest
+        self._pending = 0
+        self._journal: int | None = None
         self._writer: _WriterLock | None = _WriterLock.acquire(self.path)
         try:
-            loaded = load_results(self.path) if self.path.exists() else {}
+            loaded = load_results(self.path) if self.path.exists() else _read_journal(self.path)
             self._records: dict[str, dict[str, Any]] = _strict(loaded)
+            if _journal_path(self.path).exists():
+                self._compact()  # what a killed writer journaled joins the file before anything new
             if produced_by is not None:
                 self.expect(produced_by)
         except BaseException:
@@ -164,11 +207,38 @@ class ResultStore:
         self.close()
 
     def close(self) -> None:
-        """Give the writer lock back; the records stay readable, adding raises. Idempotent."""
+        """Write what the journal holds into the file, give the writer lock back; the records
+        stay readable, adding raises. Idempotent."""
         with self._lock:
-            writer, self._writer = self._writer, None
+            try:
+                if self._writer is not None and self._pending:
+                    self._compact()
+            finally:
+                self._close_journal()
+                writer, self._writer = self._writer, None
         if writer is not None:
             writer.release()
+
+    @contextmanager
+    def batched(self, *, every: int = 64) -> Iterator[ResultStore]:
+        """Inside the block, ``add`` journals each record (fsynced) and the file is rewritten
+        every `every` records and at the end (see the module docstring)."""
+        if every < 1:
+            raise ValueError("every must be >= 1")
+        with self._lock:
+            if self._writer is None:
+                raise StoreError(f"{self.path}: the store is closed")
+            if not self.path.exists():
+                self._write(self._records)  # readers find a valid file from the start
+            previous, self._every = self._every, every
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._every = previous
+                if self._writer is not None and self._pending:
+                    self._compact()
+                self._close_journal()
 
     @property
     def closed(self) -> bool:
@@ -239,8 +309,52 @@ class ResultStore:
                 raise StoreError(f"{self.path}: the store is closed")
             merged = dict(self._records)
             merged.update(fresh)
-            self._write(merged)
+            if self._every <= 1:
+                self._write(merged)
+                self._records = merged
+                return
+            self._append(fresh)
             self._records = merged
+            self._pending += len(fresh)
+            if self._pending >= self._every:
+                self._compact()
+
+    def _append(self, fresh: dict[str, dict[str, Any]]) -> None:
+        """One line per record at the journal's end, on disk before this returns."""
+        try:
+            payload = "".join(
+                json.dumps({"id": rid, "record": record}, ensure_ascii=False, allow_nan=False) + "\n"
+                for rid, record in fresh.items()
+            ).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"{self.path}: a record cannot be written as JSON: {exc}") from exc
+        path = _journal_path(self.path)
+        try:
+            if self._journal is None:
+                self._journal = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(self._journal, view) :]
+            os.fsync(self._journal)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    def _compact(self) -> None:
+        """The file rewritten from memory, then the journal emptied (in that order: a crash
+        between the two only leaves records that are in both)."""
+        self._write(self._records)
+        path = _journal_path(self.path)
+        try:
+            self._close_journal()
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot remove {path}: {exc.strerror or exc}") from exc
+        self._pending = 0
+
+    def _close_journal(self) -> None:
+        fd, self._journal = self._journal, None
+        if fd is not None:
+            os.close(fd)
 
     def _write(self, data: dict[str, dict[str, Any]]) -> None:
         try:
