@@ -81,3 +81,18 @@ def test_without_batching_every_add_rewrites_the_file(tmp_path):
         store.add("a", {"question": "q", "label": "1", "answer": "1", "time": 0.0})
         assert set(json.loads(path.read_text())) == {"a"}
         assert not path.with_name("results.json.journal").exists()
+
+
+def test_the_wikipedia_pool_follows_the_run_concurrency():
+    import asyncio
+
+    from llmcompiler.tools.wikipedia import WikipediaSearch, sized_for
+
+    async def limit(wiki):
+        async with wiki:
+            return wiki._state().session.connector.limit
+
+    with sized_for(128):
+        assert asyncio.run(limit(WikipediaSearch(api_url="http://127.0.0.1:9/w/api.php"))) == 512
+        assert asyncio.run(limit(WikipediaSearch(api_url="http://127.0.0.1:9/w/api.php", max_connections=8))) == 8
+    assert asyncio.run(limit(WikipediaSearch(api_url="http://127.0.0.1:9/w/api.php"))) == 16

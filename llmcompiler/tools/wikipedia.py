@@ -38,7 +38,9 @@ import os
 import re
 import sqlite3
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -56,7 +58,9 @@ __all__ = [
     "WikipediaResult",
     "WikipediaSearch",
     "WikipediaStats",
+    "connections_for",
     "first_paragraph",
+    "sized_for",
     "split_sentences",
 ]
 
@@ -69,6 +73,29 @@ ORIGINAL_SENTENCES = 5
 #: Put in the default User-Agent; Wikimedia asks clients to name themselves and a contact.
 PROJECT_URL = "https://github.com/llmcompiler/llmcompiler"
 SEARCH_LIMIT = 5
+#: The pool of a session made outside a run, and the least any run gets.
+DEFAULT_CONNECTIONS = 16
+#: A question's plan can look several entities up at once; below this the pool, not the server, binds.
+CONNECTIONS_PER_QUESTION = 4
+
+_run_concurrency: ContextVar[int] = ContextVar("llmcompiler_wikipedia_run_concurrency", default=1)
+
+
+def connections_for(concurrency: int) -> int:
+    """The pool size of a session made while `concurrency` questions are in flight."""
+    return max(DEFAULT_CONNECTIONS, CONNECTIONS_PER_QUESTION * max(1, int(concurrency)))
+
+
+@contextmanager
+def sized_for(concurrency: int) -> Iterator[None]:
+    """Sessions made inside the block (by a search with no `max_connections`) get a pool
+    for `concurrency` questions: a benchmark run says how many it keeps in flight."""
+    token = _run_concurrency.set(int(concurrency))
+    try:
+        yield
+    finally:
+        _run_concurrency.reset(token)
+
 
 _ILLEGAL_TITLE_CHARS = frozenset("[]{}|<>#")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -221,7 +248,8 @@ class WikipediaSearch:
         user_agent: the User-Agent header (Wikimedia asks for one that names the client
             and a contact); default ``llmcompiler/<version> (+<project URL>; ...)``.
         timeout: seconds for one HTTP request, connecting included.
-        max_connections: connections the shared session keeps open at most.
+        max_connections: connections the shared session keeps open at most; default
+            `connections_for` the run's concurrency (see `sized_for`), at least 16.
         sentences: return the first N sentences of the introduction instead of its
             first paragraph (`ORIGINAL_SENTENCES` reproduces the original tool).
     """
@@ -233,12 +261,12 @@ class WikipediaSearch:
         cache_path: str | os.PathLike[str] | None = None,
         user_agent: str | None = None,
         timeout: float = 15.0,
-        max_connections: int = 16,
+        max_connections: int | None = None,
         sentences: int | None = None,
     ) -> None:
         if timeout is None or timeout <= 0:
             raise ConfigurationError(f"WikipediaSearch timeout must be > 0 seconds, got {timeout!r}")
-        if max_connections < 1:
+        if max_connections is not None and max_connections < 1:
             raise ConfigurationError(f"WikipediaSearch max_connections must be >= 1, got {max_connections!r}")
         if sentences is not None and sentences < 1:
             raise ConfigurationError(f"WikipediaSearch sentences must be None or >= 1, got {sentences!r}")
@@ -249,7 +277,7 @@ class WikipediaSearch:
         self.cache_path = os.path.expanduser(os.fspath(cache_path)) if cache_path is not None else None
         self.user_agent = user_agent or _default_user_agent()
         self.timeout = float(timeout)
-        self.max_connections = int(max_connections)
+        self.max_connections = None if max_connections is None else int(max_connections)
         self.sentences = sentences
         self.stats = WikipediaStats()
         self._memory: dict[tuple[str, str], WikipediaResult] = {}  # (api_url, entity)
@@ -377,7 +405,8 @@ class WikipediaSearch:
             return state
         if state is not None:
             _abandon(state)
-        connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections)
+        limit = self.max_connections or connections_for(_run_concurrency.get())
+        connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit)
         session = aiohttp.ClientSession(
             connector=connector,
             headers={"User-Agent": self.user_agent, "Accept": "application/json"},
