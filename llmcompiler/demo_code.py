@@ -269,43 +269,45 @@ def _code_reply(messages: list[Message]) -> str:
 # -- the examples -----------------------------------------------------------------------------
 
 
-def _found(pattern: str, text: str) -> str | None:
+def last_match(pattern: str, text: str) -> str | None:
+    """The last match of `pattern` in `text` (its group, if it has one)."""
     matches = re.findall(pattern, text)
     return matches[-1] if matches else None
 
 
-def _finish(thought: str, answer: str | None, missing: str) -> str:
+def finish_reply(thought: str, answer: str | None, missing: str) -> str:
+    """A scripted joiner's reply: Finish(answer), or Finish(no answer: ...) saying what is missing."""
     if answer is None:
         return f"Thought: {missing}\nAction: Finish(no answer: {missing})"
     return f"Thought: {thought}\nAction: Finish({answer})"
 
 
-def _sha_joiner(scratchpad: str) -> str:
-    digest = _found(r"Observation: ([0-9a-f]{64})\b", scratchpad)
-    return _finish("The code printed the digest.", digest, "the code printed no digest")
+def sha256_joiner(scratchpad: str) -> str:
+    digest = last_match(r"Observation: ([0-9a-f]{64})\b", scratchpad)
+    return finish_reply("The code printed the digest.", digest, "the code printed no digest")
 
 
 def _dau_joiner(scratchpad: str) -> str:
-    average = _found(r"Average DAU: \d[\d.]*", scratchpad)
-    return _finish("The code read the piped CSV and printed the average.", average, "no average was printed")
+    average = last_match(r"Average DAU: \d[\d.]*", scratchpad)
+    return finish_reply("The code read the piped CSV and printed the average.", average, "no average was printed")
 
 
 def _image_joiner(target: str) -> Callable[[str], str]:
     def reply(scratchpad: str) -> str:
-        sizes = _found(rf"a\.png: \d+ bytes -> a\.{target}: \d+ bytes", scratchpad)
+        sizes = last_match(rf"a\.png: \d+ bytes -> a\.{target}: \d+ bytes", scratchpad)
         answer = f"Converted a.png to a.{target} ({sizes})" if sizes else None
-        return _finish(f"The code wrote a.{target}.", answer, f"a.{target} was not written")
+        return finish_reply(f"The code wrote a.{target}.", answer, f"a.{target} was not written")
 
     return reply
 
 
 def _chart_joiner(chart: str) -> Callable[[str], str]:
     def reply(scratchpad: str) -> str:
-        stats = _found(r"DAU over \d+ days: [^\n]+", scratchpad)
+        stats = last_match(r"DAU over \d+ days: [^\n]+", scratchpad)
         drawn = f"created file: {chart}" in scratchpad
         answer = f"The line chart is in {chart}. {stats}" if stats and drawn else None
         thought = "Task 1 drew the chart; task 2 computed the numbers at the same time."
-        return _finish(thought, answer, "a part is missing")
+        return finish_reply(thought, answer, "a part is missing")
 
     return reply
 
@@ -325,8 +327,8 @@ def _examples(found: dict[str, bool]) -> tuple[list[Example], list[str]]:
         Example(
             "sha256",
             'What is the sha256 hex digest of "hello,world"?',
-            '1. python("import hashlib\\nprint(hashlib.sha256(b\'hello,world\').hexdigest())")\n2. join()<END_OF_PLAN>',
-            _sha_joiner,
+            "1. python(\"import hashlib\\nprint(hashlib.sha256(b'hello,world').hexdigest())\")\n2. join()<END_OF_PLAN>",
+            sha256_joiner,
             SHA256_HELLO_WORLD,
         ),
         Example(

@@ -128,35 +128,21 @@ def _programmer(messages: list[Message]) -> str:
     return f"```python\n{code}```"
 
 
-def _last(pattern: str, text: str) -> str | None:
-    found = re.findall(pattern, text)
-    return found[-1] if found else None
-
-
-def _finish(thought: str, answer: str | None, missing: str) -> str:
-    if answer is None:
-        return f"Thought: {missing}\nAction: Finish(no answer: {missing})"
-    return f"Thought: {thought}\nAction: Finish({answer})"
-
-
-def _sha_joiner(scratchpad: str) -> str:
-    digest = _last(r"Observation: ([0-9a-f]{64})\b", scratchpad)
-    return _finish("The code printed the digest.", digest, "the code printed no digest")
-
-
 def _average_joiner(scratchpad: str) -> str:
     averages = re.findall(r"Average [^:\n]+: -?[\d.]+(?:e-?\d+)?", scratchpad)
     seen = list(dict.fromkeys(averages))
     answer = "; ".join(seen) + " (written to average.txt)" if seen else None
     missing = "no average was printed" + (" because no CSV was uploaded" if "no CSV file" in scratchpad else "")
-    return _finish("The code read the uploaded CSV and wrote the averages.", answer, missing)
+    return demo_code.finish_reply("The code read the uploaded CSV and wrote the averages.", answer, missing)
 
 
 def _chart_joiner(scratchpad: str) -> str:
-    chart = _last(r"Saved a line chart as (chart\.\w+)", scratchpad)
-    stats = _last(r"\S+ over \d+ rows: [^\n]+", scratchpad)
+    chart = demo_code.last_match(r"Saved a line chart as (chart\.\w+)", scratchpad)
+    stats = demo_code.last_match(r"\S+ over \d+ rows: [^\n]+", scratchpad)
     answer = f"The line chart is in {chart}. {stats}" if chart and stats else None
-    return _finish("Task 1 drew the chart while task 2 computed the numbers.", answer, "a part is missing")
+    return demo_code.finish_reply(
+        "Task 1 drew the chart while task 2 computed the numbers.", answer, "a part is missing"
+    )
 
 
 def _help_joiner(scratchpad: str) -> str:
@@ -218,7 +204,7 @@ def demo_agent(question: str, *, interpreter: Interpreter | None, speed: float =
     else:
         ttft, rate = demo_code.TTFT, demo_code.TOKENS_PER_SECOND
         plans: dict[str, tuple[str, Callable[[str], str]]] = {
-            "sha256": (_SHA_PLAN, _sha_joiner),
+            "sha256": (_SHA_PLAN, demo_code.sha256_joiner),
             "average": (_AVERAGE_PLAN, _average_joiner),
             "chart": (_CHART_PLAN, _chart_joiner),
             "help": (_HELP_PLAN, _help_joiner),
