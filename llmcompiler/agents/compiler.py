@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from llmcompiler._validate import non_negative_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run, RunFailedError, RunResult
 from llmcompiler.agents.joiner import Decision, joiner_messages, parse_decision, render_scratchpad
-from llmcompiler.agents.planner import EarlierRound, check_memory, join_examples, planner_messages, recalled_examples
-from llmcompiler.exceptions import ModelError, NoDecisionError, ReplanLimitError, SolutionMemoryError
+from llmcompiler.agents.planner import EarlierRound, check_memory, examples_with_memory, planner_messages
+from llmcompiler.exceptions import ModelError, NoDecisionError, ReplanLimitError
 from llmcompiler.llm.base import ChatModel
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
@@ -95,16 +95,10 @@ class _CompilerRun(Run):
         self.examples = compiler.planner_examples
 
     async def proceed(self) -> None:
-        agent = self.agent
-        if agent.memory is not None:
-            try:
-                recalled = await recalled_examples(
-                    agent.memory, self.question, suite=agent.memory_suite, k=agent.memory_k, agent="llmcompiler"
-                )
-            except SolutionMemoryError as exc:
-                self.fail(exc)
-                return
-            self.examples = join_examples(recalled, agent.planner_examples)
+        examples = await examples_with_memory(self, self.agent.planner_examples, agent="llmcompiler")
+        if examples is None:
+            return
+        self.examples = examples
         last = self.agent.max_replans + 1
         for round in range(1, last + 1):
             plan_error = await self._plan(round)

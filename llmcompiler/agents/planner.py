@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from llmcompiler.exceptions import ConfigurationError
+from llmcompiler.exceptions import ConfigurationError, SolutionMemoryError
 from llmcompiler.llm.base import Message, system, user
 from llmcompiler.plan.parser import END_OF_PLAN
 
@@ -85,11 +85,19 @@ def check_memory(memory: Any, suite: str, k: int) -> tuple[SolutionMemory | None
     return memory, suite, k
 
 
-async def recalled_examples(memory: SolutionMemory, question: str, *, suite: str, k: int, agent: str) -> str:
-    """The examples block of the stored solutions most like `question` ("" for none);
-    raises SolutionMemoryError when the memory cannot be read."""
-    solutions = await memory.arecall(question, suite=suite, k=k, agent=agent)
-    return memory.examples_text(solutions)
+async def examples_with_memory(run: Any, examples: str, *, agent: str) -> str | None:
+    """`examples` with the stored solutions most like the run's question ahead of them (the
+    agent's `memory`, `memory_suite`, `memory_k`); `examples` as they are without a memory.
+    None when the memory cannot be read: the run has then failed with its error."""
+    memory = run.agent.memory
+    if memory is None:
+        return examples
+    try:
+        solutions = await memory.arecall(run.question, suite=run.agent.memory_suite, k=run.agent.memory_k, agent=agent)
+    except SolutionMemoryError as exc:
+        run.fail(exc)
+        return None
+    return join_examples(memory.examples_text(solutions), examples)
 
 
 def join_examples(recalled: str, examples: str) -> str:

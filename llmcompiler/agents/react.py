@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from llmcompiler._validate import positive_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run
 from llmcompiler.agents.joiner import parse_decision
-from llmcompiler.agents.planner import check_memory, join_examples, recalled_examples
-from llmcompiler.exceptions import SolutionMemoryError, StepLimitError
+from llmcompiler.agents.planner import check_memory, examples_with_memory
+from llmcompiler.exceptions import StepLimitError
 from llmcompiler.llm.base import ChatModel, Message, system, user
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import PlanParser
@@ -110,17 +110,9 @@ class _ReActRun(Run):
     async def proceed(self) -> None:
         transcript: list[str] = []
         tool_lines = [t.prompt_line() for t in self.agent.tools.values()]
-        agent = self.agent
-        examples = agent.examples
-        if agent.memory is not None:
-            try:
-                recalled = await recalled_examples(
-                    agent.memory, self.question, suite=agent.memory_suite, k=agent.memory_k, agent="react"
-                )
-            except SolutionMemoryError as exc:
-                self.fail(exc)
-                return
-            examples = join_examples(recalled, examples)
+        examples = await examples_with_memory(self, self.agent.examples, agent="react")
+        if examples is None:
+            return
         for step in range(1, self.agent.max_steps + 1):
             messages = react_messages(
                 question=self.question,
