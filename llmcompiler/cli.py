@@ -418,22 +418,10 @@ async def _ask_cascade(
     """The cascade: each level's run in a view of its own with -v, then a line per level."""
     import contextlib
 
-    from llmcompiler.agents.cascade import Cascade, describe_levels
-    from llmcompiler.evaluation.bench import judge_name, make_judge
+    from llmcompiler.agents.cascade import describe_levels
+    from llmcompiler.evaluation.bench import make_cascade
 
-    def judge_model() -> Any:
-        judge_pool = pool(judge_name(options, names))
-        pools.append(judge_pool)
-        return judge_pool.new("joiner")
-
-    cascade = Cascade(
-        agents,
-        names=names,
-        judge=make_judge(options, judge_model),
-        memory=memory,
-        suite=suite,
-        warn=lambda line: print(f"warning: {line}", file=sys.stderr),
-    )
+    cascade = make_cascade(options, agents, names, pool=pool, pools=pools, memory=memory, suite=suite)
     if not options.verbose:
         return await cascade.ainvoke(question, on_event=events.append)
     from llmcompiler.view import make_view

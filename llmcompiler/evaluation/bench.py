@@ -247,6 +247,35 @@ def make_judge(args: argparse.Namespace, open_model: Any) -> Any:
     return NoJudge()
 
 
+def make_cascade(
+    args: argparse.Namespace,
+    agents: Sequence[Any],
+    names: Sequence[str],
+    *,
+    pool: Any,
+    pools: list[Any],
+    memory: Any,
+    suite: str,
+) -> Any:
+    """The `Cascade` of `ask` and `bench`: one level per model, the judge --eval names (its
+    model's pool, opened only if asked for, joins `pools` so that it is closed with them)."""
+    from llmcompiler.agents.cascade import Cascade
+
+    def judge_model() -> Any:
+        judge_pool = pool(judge_name(args, names))
+        pools.append(judge_pool)
+        return judge_pool.new("joiner")
+
+    return Cascade(
+        agents,
+        names=names,
+        judge=make_judge(args, judge_model),
+        memory=memory,
+        suite=suite,
+        warn=lambda line: print(f"warning: {line}", file=sys.stderr),
+    )
+
+
 def memory_options(memory: Any, args: argparse.Namespace) -> dict[str, Any]:
     """`build_agent`'s memory arguments (none at all without a memory, so suites predating it work)."""
     if memory is None:
@@ -392,21 +421,7 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
         ]
         agent: Any = agents[0]
         if wants_cascade(args, names):
-            from llmcompiler.agents.cascade import Cascade
-
-            def judge_model() -> Any:
-                judge_pool = pool(judge_name(args, names))
-                pools.append(judge_pool)
-                return judge_pool.new("joiner")
-
-            agent = Cascade(
-                agents,
-                names=names,
-                judge=make_judge(args, judge_model),
-                memory=memory,
-                suite=suite.name,
-                warn=lambda line: print(f"warning: {line}", file=sys.stderr),
-            )
+            agent = make_cascade(args, agents, names, pool=pool, pools=pools, memory=memory, suite=suite.name)
         method = "react" if args.react else "llmcompiler"
         label = "ReAct" if args.react else "LLMCompiler"
         shown = " -> ".join(f"{args.model_type}:{name}" for name in names)
