@@ -21,3 +21,22 @@ async def close_openai_clients(monkeypatch):
     yield
     for model in created:
         await model.aclose()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """One local Ray cluster (2 CPUs, no dashboard) for the whole test session, shut down at its end.
+
+    Under CI a missing Ray fails (it is in the dev extra); elsewhere the test skips."""
+    import os
+
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("ray is not installed (pip install -e '.[ray]')")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
