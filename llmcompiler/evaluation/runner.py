@@ -18,6 +18,7 @@ import asyncio
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -200,9 +201,21 @@ def phase_times(result: RunResult) -> dict[str, float]:
 
 
 class Progress:
-    """One line of running totals: done/total, accuracy, mean latency, tokens and errors."""
+    """One line of running totals: done/total, errors, questions/s, tokens/s, accuracy, latency.
 
-    def __init__(self, total: int, *, stream: TextIO | None = None, enabled: bool = True) -> None:
+    Rates are over the wall time since the progress was made (just before the first question
+    starts), so they are what the run as a whole achieves, rate limits and retries included.
+    On a terminal the line is redrawn in place; elsewhere (a log file, CI) it is printed about
+    20 times over the run. `clock` is injectable, for tests."""
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        stream: TextIO | None = None,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total = total
         self.stream = stream or sys.stderr
         self.enabled = enabled
@@ -211,6 +224,8 @@ class Progress:
         self.errors = 0
         self.seconds = 0.0
         self.tokens = 0
+        self._clock = clock
+        self._started = clock()
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._every = max(1, total // 20)
 
@@ -231,16 +246,22 @@ class Progress:
             self.stream.write(self.line() + "\n")
         self.stream.flush()
 
+    @property
+    def elapsed(self) -> float:
+        return max(self._clock() - self._started, 0.0)
+
     def line(self) -> str:
         width = len(str(self.total))
         filled = int(20 * self.done / self.total) if self.total else 20
         bar = "#" * filled + "-" * (20 - filled)
         accuracy = self.correct / self.done if self.done else 0.0
         mean = self.seconds / self.done if self.done else 0.0
-        tokens = self.tokens / self.done if self.done else 0.0
+        elapsed = self.elapsed
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        tokens = self.tokens / elapsed if elapsed > 0 else 0.0
         return (
-            f"[{bar}] {self.done:>{width}}/{self.total} | accuracy {accuracy:.3f} | "
-            f"mean latency {mean:.2f}s | {tokens:,.0f} tokens/q | errors {self.errors}"
+            f"[{bar}] {self.done:>{width}}/{self.total} | errors {self.errors} | {rate:.1f} q/s | "
+            f"{tokens:,.0f} tokens/s | accuracy {accuracy:.3f} | mean latency {mean:.2f}s"
         )
 
 
