@@ -89,6 +89,23 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds allowed per question")
     p.add_argument("--no_progress", action="store_true", help="no progress line")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="answer the questions on a Ray cluster: alone, a local one started for this run; "
+        'auto or HOST:PORT, an existing one (pip install "llmcompiler[ray]")',
+    )
+    p.add_argument(
+        "--ray_workers",
+        type=count,
+        default=None,
+        metavar="N",
+        help="--ray: worker actors, each with its own models and tools (default: the cluster's CPUs); "
+        "--concurrency stays the questions in flight in all",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
@@ -129,6 +146,14 @@ def add_rate_flags(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="at most N tokens a minute to each model (prompt + max_tokens held, then the usage; default: no limit)",
+    )
+    p.add_argument(
+        "--rate_window",
+        type=positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="the span --rpm and --tpm are counted over (default 60: no 60 s holds more than N); "
+        "Azure counts its limits over 1-10 s windows, so there give its per-window share and window",
     )
 
 
@@ -324,59 +349,137 @@ def _suite_spec(args: argparse.Namespace, configs_dir: Path | None) -> str:
     return str(folder)
 
 
-async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
-    from llmcompiler.evaluation.datasets import load_dataset
-    from llmcompiler.evaluation.report import format_summary, summarize
-    from llmcompiler.evaluation.runner import BenchmarkAborted, Progress, finished, producer, run_benchmark
-    from llmcompiler.evaluation.store import ResultStore
-    from llmcompiler.evaluation.suite import ModelPool, SuiteContext, load_suite
-    from llmcompiler.exceptions import ConfigurationError
-    from llmcompiler.llm.replies import scripted_models
+class BenchAgent:
+    """The suite, model pools, tools' context and agent of one process: the driver's, or each
+    Ray worker's (llmcompiler/evaluation/cluster.py), built from the same parsed args.
 
-    suite = load_suite(_suite_spec(args, configs_dir))
-    for warning in suite.warnings:  # an empty prompt, an unused key: said once, before anything runs
-        print(warning, file=sys.stderr)
-    names = model_names(args.model_name, suite.setting("default_model"))
-    for warning in check_cascade_options(args, names):  # before anything runs
-        print(warning, file=sys.stderr)
-    scripted = scripted_models(args.model_type, args.replies, react=args.react, name=args.model_name)
-    if scripted is not None:
-        names = [scripted.name]
-    llama = (args.prompts or _default_prompts(args, original=suite.original)) == "llama"
+    `limiter`: the rate limiter the pools share instead of their own (a Ray worker's proxy
+    of the run's limiter actor); `warn`: print the suite's and the cascade's warnings (the
+    driver does, once). `open()` checks the credentials and opens the tools' context;
+    `agent(memory)` builds the tools and the agent (or cascade); `aclose()` closes it all.
+    """
 
-    def pool(name: str) -> Any:
-        return ModelPool(
-            args.model_type,
-            name or None,
-            stream=args.stream,
-            base_url=args.base_url,
-            api_key=args.api_key,
-            vllm_port=args.vllm_port,
-            endpoint=args.endpoint,
-            react=args.react,
-            max_tokens=args.max_tokens,
-            system_role=not args.no_system_role,
-            rpm=args.rpm,
-            tpm=args.tpm,
-        )
+    def __init__(
+        self, args: argparse.Namespace, configs_dir: Path | None, *, limiter: Any = None, warn: bool = True
+    ) -> None:
+        from llmcompiler.evaluation.suite import ModelPool, load_suite
+        from llmcompiler.llm.replies import scripted_models
 
-    pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]
-    context: Any = None
-    store: ResultStore | None = None
-    memory: Any = None
-    try:
+        self.args = args
+        self.suite = suite = load_suite(_suite_spec(args, configs_dir))
+        if warn:
+            for warning in suite.warnings:  # an empty prompt, an unused key: said once, before anything runs
+                print(warning, file=sys.stderr)
+        names = model_names(args.model_name, suite.setting("default_model"))
+        warnings = check_cascade_options(args, names)  # before anything runs
+        if warn:
+            for warning in warnings:
+                print(warning, file=sys.stderr)
+        scripted = scripted_models(args.model_type, args.replies, react=args.react, name=args.model_name)
+        self.scripted = scripted
+        if scripted is not None:
+            names = [scripted.name]
+        self.names = names
+        self.llama = (args.prompts or _default_prompts(args, original=suite.original)) == "llama"
+
+        def pool(name: str) -> Any:
+            return ModelPool(
+                args.model_type,
+                name or None,
+                stream=args.stream,
+                base_url=args.base_url,
+                api_key=args.api_key,
+                vllm_port=args.vllm_port,
+                endpoint=args.endpoint,
+                react=args.react,
+                max_tokens=args.max_tokens,
+                system_role=not args.no_system_role,
+                rpm=args.rpm,
+                tpm=args.tpm,
+                window=args.rate_window,
+                limiter=limiter,
+            )
+
+        self.pool = pool
+        self.pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]
+        self.context: Any = None
+
+    def open(self) -> None:
+        from llmcompiler.evaluation.suite import SuiteContext
+
+        args, pools, scripted = self.args, self.pools, self.scripted
         planner = pools[0].first()  # credentials are checked here, before any question
         for other in pools[1:]:
             other.first()
-        wikipedia_url = args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
         tools_model = scripted.tools_model() if scripted is not None else planner
-        context = SuiteContext(
+        self.context = SuiteContext(
             model=tools_model,
             open_model=None if scripted is not None else lambda: pools[0].detached(),
             args=args,
-            wikipedia_url=wikipedia_url,
+            wikipedia_url=wikipedia_url(args),
             search_cache=args.search_cache,
         )
+
+    def agent(self, memory: Any) -> Any:
+        args = self.args
+        tools = self.suite.tools(self.context)
+        agents = [
+            self.suite.build_agent(
+                tools,
+                models,
+                react=args.react,
+                llama=self.llama,
+                max_replans=args.max_replans,
+                timeout=args.timeout,
+                stream=args.stream,
+                plan_grammar=args.plan_grammar,
+                **memory_options(memory, args),
+            )
+            for models in self.pools
+        ]
+        if wants_cascade(args, self.names):
+            return make_cascade(
+                args, agents, self.names, pool=self.pool, pools=self.pools, memory=memory, suite=self.suite.name
+            )
+        return agents[0]
+
+    async def aclose(self) -> None:
+        try:
+            if self.context is not None:
+                await self.context.aclose()
+        finally:
+            for models in self.pools:
+                await models.aclose()
+
+
+def wikipedia_url(args: argparse.Namespace) -> str | None:
+    return args.wikipedia_url or os.environ.get("LLMCOMPILER_WIKIPEDIA_URL") or None
+
+
+async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
+    from llmcompiler.evaluation.datasets import load_dataset
+    from llmcompiler.evaluation.report import format_summary, summarize
+    from llmcompiler.evaluation.runner import (
+        BenchmarkAborted,
+        BenchmarkRun,
+        Progress,
+        finished,
+        producer,
+        run_benchmark,
+    )
+    from llmcompiler.evaluation.store import ResultStore
+    from llmcompiler.exceptions import ConfigurationError
+
+    if args.ray is not None:
+        from llmcompiler.evaluation.cluster import check_ray_options
+
+        check_ray_options(args)  # before anything runs
+    setup = BenchAgent(args, configs_dir)
+    suite, names = setup.suite, setup.names
+    store: ResultStore | None = None
+    memory: Any = None
+    try:
+        setup.open()
         store = ResultStore(args.store)  # a corrupt store, or one another run writes, stops here, untouched
         memory = open_memory(args)  # a corrupt or locked memory stops here too
         dataset_spec = suite.setting("dataset")
@@ -390,7 +493,7 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             examples=examples,
             model=f"{args.model_type}:{','.join(name or 'None' for name in names)}",
             endpoint=args.endpoint,
-            prompts="llama" if llama else "gpt",
+            prompts="llama" if setup.llama else "gpt",
             stream=args.stream,
         )
         if args.eval != "none":  # absent by default, so stores written before the cascade still match
@@ -404,24 +507,6 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
             )
         if args.N is not None:
             examples = examples[: args.N]
-        tools = suite.tools(context)
-        agents = [
-            suite.build_agent(
-                tools,
-                models,
-                react=args.react,
-                llama=llama,
-                max_replans=args.max_replans,
-                timeout=args.timeout,
-                stream=args.stream,
-                plan_grammar=args.plan_grammar,
-                **memory_options(memory, args),
-            )
-            for models in pools
-        ]
-        agent: Any = agents[0]
-        if wants_cascade(args, names):
-            agent = make_cascade(args, agents, names, pool=pool, pools=pools, memory=memory, suite=suite.name)
         method = "react" if args.react else "llmcompiler"
         label = "ReAct" if args.react else "LLMCompiler"
         shown = " -> ".join(f"{args.model_type}:{name}" for name in names)
@@ -432,18 +517,26 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
         )
         pending = sum(1 for e in examples if not finished(store, str(e["id"])))
         progress = Progress(pending, enabled=not args.no_progress and pending > 0)
+        done: BenchmarkRun
         try:
-            done = await run_benchmark(
-                agent,
-                examples,
-                store,
-                method=method,
-                concurrency=args.concurrency,
-                sleep_per_iter=args.sleep_per_iter,
-                progress=progress,
-                timings=args.do_benchmark,
-                on_result=_log if args.logging else None,
-            )
+            if args.ray is not None:
+                from llmcompiler.evaluation.cluster import run_with_ray
+
+                done = await run_with_ray(
+                    args, configs_dir, examples, store, method=method, progress=progress, on_log=print
+                )
+            else:
+                done = await run_benchmark(
+                    setup.agent(memory),
+                    examples,
+                    store,
+                    method=method,
+                    concurrency=args.concurrency,
+                    sleep_per_iter=args.sleep_per_iter,
+                    progress=progress,
+                    timings=args.do_benchmark,
+                    on_result=_log if args.logging else None,
+                )
         except BenchmarkAborted as exc:
             print(f"error: stopped: {exc}", file=sys.stderr)
             return 2
@@ -453,11 +546,8 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
                 store.close()
             if memory is not None:
                 memory.close()
-            if context is not None:
-                await context.aclose()
         finally:
-            for models in pools:
-                await models.aclose()
+            await setup.aclose()
     if done.skipped:
         print(f"resumed: {done.skipped} questions already in {args.store}", file=sys.stderr)
     ids = [str(e["id"]) for e in examples]
@@ -468,14 +558,19 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
 
 
 def _log(example: Mapping[str, Any], result: Any, record: Mapping[str, Any]) -> None:
+    print(log_text(example, result))
+
+
+def log_text(example: Mapping[str, Any], result: Any) -> str:
+    """What --logging prints of one question (a Ray worker sends it to the driver to print)."""
     from llmcompiler.evaluation.scoring import normalize_answer
 
-    print(f"--- {example['id']}: {example['question']}")
+    lines = [f"--- {example['id']}: {example['question']}"]
     levels = getattr(result, "levels", None)
     runs = [level.result for level in levels] if levels is not None else [result]
     for run in runs:
-        for plan in run.plans:
-            print(plan)
-    print(f"Answer: {result.answer}")
-    print(f"{normalize_answer(result.answer)} <> {normalize_answer(example['answer'])}")
-    print(f"time: {result.duration:.3f}s" + (f"  error: {result.error}" if result.error else ""))
+        lines.extend(str(plan) for plan in run.plans)
+    lines.append(f"Answer: {result.answer}")
+    lines.append(f"{normalize_answer(result.answer)} <> {normalize_answer(example['answer'])}")
+    lines.append(f"time: {result.duration:.3f}s" + (f"  error: {result.error}" if result.error else ""))
+    return "\n".join(lines)

@@ -301,7 +301,8 @@ class ModelPool:
 
     `rpm` / `tpm`: requests and tokens per minute that every model the pool opens over HTTP
     shares (one `RateLimiter` per pool, so per run; `detached()` models, used on another
-    event loop, are not limited).
+    event loop, are not limited), counted over `window` seconds. `limiter`: a limiter of
+    its own instead (anything with `for_model(name)`: a Ray worker's proxy of the run's).
     """
 
     def __init__(
@@ -313,11 +314,15 @@ class ModelPool:
         max_tokens: int | None = None,
         rpm: int | None = None,
         tpm: int | None = None,
+        window: float = 60.0,
+        limiter: Any = None,
         **options: Any,
     ) -> None:
         from llmcompiler.llm.ratelimit import RateLimiter
 
-        self._limiter = RateLimiter(rpm=rpm, tpm=tpm) if rpm is not None or tpm is not None else None
+        if limiter is None and (rpm is not None or tpm is not None):
+            limiter = RateLimiter(rpm=rpm, tpm=tpm, window=window)
+        self._limiter = limiter
         self._args = (model_type, model_name)
         self._first_role = "react" if react else "planner"
         self._max_tokens = max_tokens

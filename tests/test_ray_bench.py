@@ -1,0 +1,275 @@
+"""Benchmark runs on a Ray cluster (`run_llm_compiler.py --ray`, llmcompiler/evaluation/cluster.py).
+
+In-process tests use the session's local cluster (`ray_cluster`, 2 CPUs) and call `RayBench`
+directly; CLI tests run the script as a subprocess, as a user runs it. Both go to the
+loopback OpenAI server (a plan of two searches, then a joiner's answer, per question) and
+the loopback MediaWiki server, served by this test's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from llmcompiler.evaluation.bench import build_parser
+from llmcompiler.evaluation.runner import Progress
+from llmcompiler.evaluation.store import ResultStore
+from llmcompiler.testing import OpenAIServer, WikipediaServer
+
+ROOT = Path(__file__).resolve().parent.parent
+PLANNER = "You plan how to answer"
+
+
+def _entities(n: int) -> tuple[str, str]:
+    return f"Person {n} A", f"Person {n} B"
+
+
+def _number(body: dict) -> int:
+    return int(re.search(r"Question: Q(\d+)", body["messages"][-1]["content"]).group(1))
+
+
+def respond(body: dict) -> str:
+    first, second = _entities(_number(body))
+    if body["messages"][0]["content"].startswith(PLANNER):
+        return f'Thought: both at once.\n1. search("{first}")\n2. search("{second}")\n3. join()<END_OF_PLAN>'
+    return "Thought: settled.\nAction: Finish(yes)"
+
+
+def write_dataset(path: Path, questions: int) -> Path:
+    records = [{"id": f"q{n}", "question": f"Q{n}: are both architects?", "answer": "yes"} for n in range(questions)]
+    path.write_text(json.dumps(records))
+    return path
+
+
+def pages(questions: int) -> dict[str, str]:
+    return {name: f"{name} (born 1931) is a Canadian architect." for n in range(questions) for name in _entities(n)}
+
+
+def asked(llm: OpenAIServer) -> dict[str, list[int]]:
+    """Per role, the question numbers the model server was asked, in arrival order."""
+    roles: dict[str, list[int]] = {"planner": [], "joiner": []}
+    for request in llm.requests:
+        role = "planner" if request.json["messages"][0]["content"].startswith(PLANNER) else "joiner"
+        roles[role].append(_number(request.json))
+    return roles
+
+
+def bench_args(llm, wiki, dataset, store, *extra: str) -> list[str]:
+    return [
+        "--benchmark_name", "hotpotqa", "--store", str(store), "--dataset", str(dataset),
+        "--model_name", "scripted-gpt", "--base_url", llm.base_url, "--wikipedia_url", wiki.api_url,
+        "--api_key", "test-key", "--stream", "--no_progress", *extra,
+    ]  # fmt: skip
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AZURE_", "LLMCOMPILER_", "RAY_"))}
+    env.update(extra)
+    return env
+
+
+def stored_once(store: Path, questions: int) -> dict:
+    """The file holds every question once, without error, and the journal is compacted away."""
+    results = json.loads(store.read_text())
+    assert sorted(results) == sorted(f"q{n}" for n in range(questions))
+    assert not [key for key, record in results.items() if record["error"]]
+    journal = store.with_name(store.name + ".journal")
+    assert not journal.exists() or not journal.read_text().strip()
+    return results
+
+
+async def run_bench(args: list[str], *, store: Path, workers: int | None = None, on_start=None):
+    """`RayBench` in this process, on the session's cluster."""
+    from llmcompiler.evaluation.cluster import RayBench
+    from llmcompiler.evaluation.datasets import load_dataset
+
+    parsed = build_parser().parse_args(args)
+    bench = RayBench(parsed, None, workers=workers)
+    examples = load_dataset(None, path=parsed.dataset)
+    result_store = ResultStore(store)
+    try:
+        run = asyncio.ensure_future(bench.run(examples, result_store, method="llmcompiler", progress=Progress(0, enabled=False)))
+        if on_start is not None:
+            await on_start(bench, run)
+        done = await run
+    finally:
+        result_store.close()
+    return bench, done
+
+
+async def test_thirty_questions_each_stored_once(ray_cluster, tmp_path):
+    questions = 30
+    dataset = write_dataset(tmp_path / "d.json", questions)
+    store = tmp_path / "s.json"
+    async with OpenAIServer() as llm, WikipediaServer(pages=pages(questions)) as wiki:
+        llm.script(None, *[respond] * (2 * questions))
+        bench, done = await run_bench(bench_args(llm, wiki, dataset, store, "--concurrency", "8"), store=store)
+        roles = asked(llm)
+    assert done.ran == questions and bench.size == 2  # the session cluster's 2 CPUs
+    stored_once(store, questions)
+    assert sorted(roles["planner"]) == list(range(questions)) == sorted(roles["joiner"])
+
+
+async def test_a_killed_worker_loses_nothing(ray_cluster, tmp_path):
+    questions = 24
+    dataset = write_dataset(tmp_path / "d.json", questions)
+    store = tmp_path / "s.json"
+    async with OpenAIServer(chunk_delay=0.005) as llm, WikipediaServer(pages=pages(questions), delay=0.2) as wiki:
+        llm.script(None, *[respond] * (4 * questions))
+
+        async def kill_one(bench, run):
+            while len(llm.requests) < 6:  # a few questions are in flight on both workers
+                await asyncio.sleep(0.02)
+            pid = await bench.workers[0].pid.remote()
+            os.kill(pid, signal.SIGKILL)
+
+        bench, done = await run_bench(
+            bench_args(llm, wiki, dataset, store, "--concurrency", "8"), store=store, on_start=kill_one
+        )
+    assert bench.replaced == 1
+    stored_once(store, questions)
+
+
+async def test_the_shared_limiter_keeps_under_rpm(ray_cluster, tmp_path):
+    questions, rpm, window = 10, 6, 2.0
+    dataset = write_dataset(tmp_path / "d.json", questions)
+    store = tmp_path / "s.json"
+    arrivals: list[float] = []
+
+    def timed(body: dict) -> str:
+        arrivals.append(time.monotonic())
+        return respond(body)
+
+    async with OpenAIServer() as llm, WikipediaServer(pages=pages(questions)) as wiki:
+        llm.script(None, *[timed] * (2 * questions))
+        extra = ("--concurrency", "10", "--rpm", str(rpm), "--rate_window", str(window))
+        await run_bench(bench_args(llm, wiki, dataset, store, *extra), store=store)
+    stored_once(store, questions)
+    assert len(arrivals) == 2 * questions
+    # the limiter counts grants; the server sees them a little later, never earlier: a small
+    # slack on the window's edge keeps this a count, not a timing
+    for i, start in enumerate(arrivals):
+        inside = [t for t in arrivals[i:] if t < start + window * 0.9]
+        assert len(inside) <= rpm, (i, len(inside))
+
+
+async def run_script(*args: str, env: dict[str, str], timeout: float = 90) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "run_llm_compiler.py"), *args, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=timeout)
+    return process.returncode, out.decode(), err.decode()
+
+
+def ray_processes(temp_dir: str) -> list[str]:
+    """Processes whose command line names this run's Ray directory (its cluster's own)."""
+    listing = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in listing.splitlines() if temp_dir in line and "ps -eo" not in line]
+
+
+async def test_driver_sigkill_then_resume(tmp_path):
+    questions = 30
+    dataset = write_dataset(tmp_path / "d.json", questions)
+    store = tmp_path / "s.json"
+    journal = store.with_name(store.name + ".journal")
+    temp_dir = tempfile.mkdtemp(prefix="rb", dir="/tmp")  # short: Ray's socket paths have a length limit
+    env = environment(RAY_TMPDIR=temp_dir)
+    async with OpenAIServer(chunk_delay=0.005) as llm, WikipediaServer(pages=pages(questions), delay=0.3) as wiki:
+        llm.script(None, *[respond] * (4 * questions))
+        args = bench_args(llm, wiki, dataset, store, "--ray", "--concurrency", "4")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "run_llm_compiler.py"), *args, cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while not (journal.exists() and journal.read_text().count("\n") >= 5):
+            assert time.monotonic() < deadline and process.returncode is None
+            await asyncio.sleep(0.05)
+        process.kill()
+        await process.wait()
+        first = asked(llm)
+        kept = ResultStore(store)
+        before = set(kept.records)
+        kept.close()
+        assert len(before) >= 5
+        code, out, err = await run_script(*args, env=env)
+        assert code == 0, err
+        second = asked(llm)
+    stored_once(store, questions)
+    # the resume asked only the questions not stored when the driver died, each once
+    again = second["planner"][len(first["planner"]) :]
+    assert sorted(again) == sorted(n for n in range(questions) if f"q{n}" not in before)
+    await asyncio.sleep(1.0)  # the raylet's own exit after its driver's
+    leftover = ray_processes(temp_dir)
+    print("ray processes left after SIGKILL of the driver and a resume:", leftover)
+    assert not [line for line in leftover if "raylet" in line or "gcs_server" in line], leftover
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_an_existing_cluster_by_address(tmp_path):
+    questions = 6
+    dataset = write_dataset(tmp_path / "d.json", questions)
+    store = tmp_path / "s.json"
+    temp_dir = tempfile.mkdtemp(prefix="rh", dir="/tmp")
+    port = free_port()
+    env = environment(RAY_TMPDIR=temp_dir)
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    head = subprocess.Popen(
+        [ray_bin, "start", "--head", "--block", "--port", str(port), "--num-cpus", "1", "--include-dashboard", "false",
+         "--temp-dir", temp_dir],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        async with OpenAIServer() as llm, WikipediaServer(pages=pages(questions)) as wiki:
+            llm.script(None, *[respond] * (2 * questions))
+            args = bench_args(llm, wiki, dataset, store, "--ray", f"127.0.0.1:{port}", "--concurrency", "3")
+            code, out, err = await run_script(*args, env=env)
+        assert code == 0, err
+        stored_once(store, questions)
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=30)
+
+
+async def test_without_ray_one_line(tmp_path):
+    dataset = write_dataset(tmp_path / "d.json", 2)
+    code = (
+        "import sys, runpy; sys.modules['ray'] = None; sys.argv = ['run_llm_compiler.py', *sys.argv[1:]]; "
+        "runpy.run_path('run_llm_compiler.py', run_name='__main__')"
+    )
+    args = ["--benchmark_name", "hotpotqa", "--store", str(tmp_path / "s.json"), "--dataset", str(dataset), "--ray"]
+    process = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=environment(OPENAI_API_KEY="k"), capture_output=True, text=True
+    )
+    assert process.returncode == 2
+    assert process.stderr.strip() == 'error: --ray needs Ray: pip install "llmcompiler[ray]"'
+
+
+async def test_refusals_and_a_bad_address(tmp_path):
+    dataset = write_dataset(tmp_path / "d.json", 2)
+    base = ["--benchmark_name", "hotpotqa", "--store", str(tmp_path / "s.json"), "--dataset", str(dataset)]
+    env = environment(OPENAI_API_KEY="k")
+    code, _, err = await run_script(*base, "--ray", "--solution_demonstration", env=env)
+    assert code == 2 and err.strip().splitlines() == [
+        "error: --ray cannot be used with --solution_demonstration: the memory is one SQLite file on this machine"
+    ]
+    code, _, err = await run_script(*base, "--ray", f"127.0.0.1:{free_port()}", env=env)
+    lines = err.strip().splitlines()
+    assert code == 2 and lines[-1].startswith("error: --ray 127.0.0.1:") and "Traceback" not in err, err
