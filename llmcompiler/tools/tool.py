@@ -24,6 +24,7 @@ from typing import Any, overload
 
 from llmcompiler.exceptions import ConfigurationError
 from llmcompiler.tools.docstring import parse_docstring
+from llmcompiler.tools.remote import RayFunction
 from llmcompiler.tools.schema import Parameters, normalise_schema
 from llmcompiler.tools.signature import (
     annotation_text,
@@ -64,6 +65,11 @@ class Tool:
         timeout: seconds one attempt may take, or None for no limit.
         retries: extra attempts after a failure (0: run once).
         max_concurrency: how many calls of this tool may run at once, or None.
+        ray: run the function as a Ray remote task instead of in this process
+            (`llmcompiler.tools.remote`; needs the ``ray`` extra). `func` becomes a
+            `RayFunction` (async) and the schema is still read from the original.
+        ray_options: Ray task options for `ray=True` (``num_cpus``, ``num_gpus``,
+            ``memory``, ``resources``, ``runtime_env``, ...).
 
     `is_async` tells the runtime whether calling `func` returns an awaitable; it is
     detected (coroutine functions, async callables, partials of either) and may be
@@ -81,12 +87,23 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         max_concurrency: int | None = None,
+        ray: bool = False,
+        ray_options: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(func, Tool):
             func = func.func
         check_name(name)
         if not callable(func):
             raise ValueError(f"tool {name!r}: func must be callable, got {type(func).__name__}")
+        if not isinstance(ray, bool):
+            raise ConfigurationError(f"tool {name!r}: ray must be True or False, got {ray!r}")
+        if ray_options is not None and not ray:
+            raise ConfigurationError(f"tool {name!r}: ray_options is given but ray=True is not")
+        # What the schema, the docstring and the argument checks are read from: the
+        # function itself, also when what the runtime calls is its Ray wrapper.
+        source = func.original if isinstance(func, RayFunction) else func
+        if ray:
+            func = RayFunction(name, source, ray_options)
         if description is None:
             description = ""
         if not isinstance(description, str):
@@ -125,15 +142,17 @@ class Tool:
         self.retries: int = retries
         self.max_concurrency: int | None = max_concurrency
         self.is_async: bool = is_async_callable(func)
+        #: True when `func` runs the function as a Ray task (`llmcompiler.tools.remote`).
+        self.ray: bool = isinstance(func, RayFunction)
 
-        sig = read_signature(func)
+        sig = read_signature(source)
         # What `bind` checks calls against: the callable's real parameters.
         self._call: Parameters
         if sig is None:  # builtins and the like: nothing known about the parameters
             self._call = Parameters.unknown()
             self._returns: str | None = None
         else:
-            self._call = Parameters.from_signature(sig, parse_docstring(inspect.getdoc(unwrap_partial(func)))[1])
+            self._call = Parameters.from_signature(sig, parse_docstring(inspect.getdoc(unwrap_partial(source)))[1])
             self._returns = annotation_text(sig.return_annotation)
         # What the prompt shows: the same parameters, or those of an explicit schema.
         self._shown: Parameters = (
@@ -159,11 +178,16 @@ class Tool:
         timeout: float | None = None,
         retries: int = 0,
         max_concurrency: int | None = None,
+        ray: bool = False,
+        ray_options: Mapping[str, Any] | None = None,
     ) -> Tool:
         """A tool for `func`: name from its `__name__`, description from its docstring
-        (without the Args/Returns sections), schema from its signature."""
+        (without the Args/Returns sections), schema from its signature. ``ray=True`` runs
+        it as a Ray remote task (see `Tool`)."""
         if isinstance(func, Tool):
             func = func.func
+        if isinstance(func, RayFunction):  # name and docstring are the original's
+            func = func.original
         if not callable(func):
             raise ValueError(f"cannot make a tool of a {type(func).__name__}: it is not callable")
         inner = unwrap_partial(func)
@@ -183,6 +207,8 @@ class Tool:
             timeout=timeout,
             retries=retries,
             max_concurrency=max_concurrency,
+            ray=ray,
+            ray_options=ray_options,
         )
 
     # -- what the runtime uses --------------------------------------------------------
@@ -198,7 +224,8 @@ class Tool:
         return args, kwargs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the function directly (handy in tests)."""
+        """Call the function directly (handy in tests); for a ray tool, a coroutine that
+        runs it on Ray."""
         return self.func(*args, **kwargs)
 
     # -- what prompts use -------------------------------------------------------------
@@ -243,6 +270,8 @@ class Tool:
 
     def __repr__(self) -> str:
         extras = []
+        if self.ray:
+            extras.append("ray")
         if self.is_async:
             extras.append("async")
         if self.timeout is not None:
@@ -285,6 +314,8 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     max_concurrency: int | None = None,
+    ray: bool = False,
+    ray_options: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -299,11 +330,15 @@ def tool(
     timeout: float | None = None,
     retries: int = 0,
     max_concurrency: int | None = None,
+    ray: bool = False,
+    ray_options: Mapping[str, Any] | None = None,
 ) -> Any:
     """Make a `Tool` of a sync or async function.
 
     Usable as ``@tool``, ``@tool()``, ``@tool("name")`` and ``@tool(name=...,
     description=..., timeout=..., retries=..., max_concurrency=..., stringify_rule=...)``.
+    ``ray=True`` (with ``ray_options={...}`` for ``num_cpus``, ``num_gpus``, ...) runs the
+    function as a Ray remote task; see `llmcompiler.tools.remote` and docs/tools.md.
     The result is a `Tool`; calling it still calls the function.
     """
     options: dict[str, Any] = {
@@ -313,6 +348,8 @@ def tool(
         "timeout": timeout,
         "retries": retries,
         "max_concurrency": max_concurrency,
+        "ray": ray,
+        "ray_options": ray_options,
     }
     if isinstance(func, str):  # @tool("name")
         if name is not None:
