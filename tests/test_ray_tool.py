@@ -409,3 +409,29 @@ def test_without_ray_init_a_call_fails_clearly_and_nothing_starts_ray():
         "call ray.init() (or ray.init(address=...)) before the run",
         "False",
     ]
+
+
+# -- ray_options reach Ray ---------------------------------------------------------------
+
+
+async def test_ray_options_reach_the_task():
+    @tool(ray=True, ray_options={"runtime_env": {"env_vars": {"LLMCOMPILER_RAY_TOOL": "set by ray_options"}}})
+    def read_env() -> str:
+        """The environment variable the options set."""
+        import os
+
+        return os.environ.get("LLMCOMPILER_RAY_TOOL", "missing")
+
+    assert await read_env.func() == "set by ray_options"
+
+
+async def test_a_task_ray_cannot_schedule_ends_at_the_tool_timeout():
+    @tool(ray=True, timeout=1.0, ray_options={"resources": {"llmcompiler_no_such_resource": 1}})
+    def never_scheduled() -> str:
+        """Asks for a resource no node has."""
+        return "ran"
+
+    result = await compiler([never_scheduled], ["1. never_scheduled()\n2. join()<END_OF_PLAN>"], [finish("x")]).ainvoke(
+        "q"
+    )
+    assert result.task(1).observation == "ERROR: ToolTimeoutError: never_scheduled timed out after 1s"
