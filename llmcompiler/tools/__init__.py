@@ -9,6 +9,8 @@ The modules, one job each:
 - `schema`: a tool's parameters (prompt rendering, JSON schema, argument binding);
 - `signature` / `docstring`: reading a Python callable and its docstring;
 - `langchain`: langchain-core tools as `Tool`s; `convert`: `as_tool` / `as_tools`;
+- `remote`: `RayFunction`, the callable of a ``tool(ray=True)`` (the function runs as a
+  Ray remote task; Ray is imported only by tools that ask for it);
 - `math`, `wikipedia`: the tools of the paper's benchmarks.
 """
 
