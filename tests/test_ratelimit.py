@@ -155,7 +155,7 @@ async def test_a_pause_holds_every_caller_of_the_model_and_only_that_model():
 
 async def test_requests_wait_their_turn_in_a_rolling_window():
     clock = ManualClock()
-    limit = RateLimiter(rpm=2, tpm=10, window=60, clock=clock).for_model("m")
+    limit = RateLimiter(rpm=2, tpm=10, window=60, clock=clock, margin=0).for_model("m")
     first = await limit.acquire(4)
     await limit.acquire(4)
     async with TaskGroup() as group:
@@ -205,3 +205,27 @@ async def test_a_pools_models_share_one_budget_per_model_name():
         await pool.aclose()
         await unlimited.aclose()
 
+
+
+def test_the_margin_defaults_to_a_fortieth_of_the_window_at_most_half_a_second():
+    assert RateLimiter(rpm=1, window=2).margin == 0.05
+    assert RateLimiter(rpm=1, window=60).margin == 0.5
+    assert RateLimiter(rpm=1, window=60, margin=0).margin == 0
+
+
+async def test_a_grant_is_held_for_the_window_and_its_margin():
+    """A request granted one window after another may reach the provider sooner than that one
+    did: the margin keeps both out of one provider window."""
+    clock = ManualClock()
+    limit = RateLimiter(rpm=1, window=10, clock=clock, margin=0.25).for_model("m")
+    await limit.acquire()
+    async with TaskGroup() as group:
+        second = group.create_task(limit.acquire())
+        while not clock.sleeping:
+            await asyncio.sleep(0)
+        clock.advance(10)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert not second.done()  # the window alone is over, the margin is not
+        clock.advance(0.25)
+    assert second.result().granted_at == 10.25
