@@ -34,7 +34,7 @@ from llmcompiler.evaluation.store import ResultStore
 from llmcompiler.exceptions import BenchmarkAborted, ConfigurationError, LLMCompilerError
 from llmcompiler.llm.ratelimit import Reservation
 
-__all__ = ["RayBench", "RemoteLimit", "RemoteLimiter", "check_ray_options", "connect", "run_with_ray"]
+__all__ = ["RayBench", "RemoteLimit", "RemoteLimiter", "check_address", "check_ray_options", "connect", "run_with_ray"]
 
 NEEDS_RAY = '--ray needs Ray: pip install "llmcompiler[ray]"'
 
@@ -76,6 +76,22 @@ def connect(address: str) -> bool:
     except (ValueError, RuntimeError) as exc:  # a malformed address
         raise ConfigurationError(f"--ray {address}: {_first_line(exc)}") from None
     return address == "local"
+
+
+async def check_address(address: str, *, timeout: float = 5.0) -> None:
+    """Refuse a HOST:PORT nothing listens on: `ray.init` would retry it for minutes."""
+    if address in ("local", "auto") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigurationError(f"--ray {address}: give auto or HOST:PORT (the head node's GCS port, 6379)")
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), timeout)
+    except (OSError, asyncio.TimeoutError) as exc:
+        reason = "no answer" if isinstance(exc, asyncio.TimeoutError) else _first_line(exc)
+        raise ConfigurationError(f"--ray {address}: no Ray cluster there ({reason})") from None
+    writer.close()
+    await writer.wait_closed()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -409,6 +425,7 @@ async def run_with_ray(
 
     worker_args = argparse.Namespace(**vars(args))
     worker_args.wikipedia_url = wikipedia_url(args)  # the driver's environment decides, as locally
+    await check_address(args.ray)
     started = connect(args.ray)
     try:
         bench = RayBench(worker_args, configs_dir)
