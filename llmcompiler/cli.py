@@ -660,6 +660,7 @@ def _serve_parser() -> argparse.ArgumentParser:
         "--endpoint", choices=("chat", "completions"), default="chat", help="completions for base models (chat)"
     )
     add_model_flags(p)
+    add_rate_flags(p)  # one limiter per model for the whole server: every session's runs share it
     p.add_argument("--timeout", type=positive_seconds, default=None, help="seconds a run may take")
     p.add_argument("--max_upload_mb", type=positive_number, default=50.0, help="the largest upload accepted (50)")
     p.add_argument("--speed", type=positive_number, default=1.0, help="--demo: simulated latencies divided by this")

@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,44 @@ async def test_earlier_questions_and_uploads_reach_the_planner_prompt(tmp_path: 
     assert "And its population?" in last
     assert "Earlier in this conversation:\nQ: What is the capital of France?\nA: Paris" in last
     assert "notes.txt" in last and "the notes" in last
+
+
+async def test_every_session_shares_the_servers_rate_limit(tmp_path: Path) -> None:
+    """`serve --rpm`: one limiter for the whole server, so runs of different sessions at once
+    stay under it together (arrivals counted by the loopback server)."""
+    from llmcompiler.llm.ratelimit import RateLimiter
+
+    plan = "Thought: nothing to look up.\n1. join()<END_OF_PLAN>"
+    arrivals: list[float] = []
+
+    def respond(body: dict) -> str:  # runs at once interleave: the reply goes by the prompt
+        arrivals.append(time.monotonic())
+        planner = body["messages"][0]["content"].startswith("You plan how to answer")
+        return plan if planner else "Action: Finish(Paris)"
+
+    window = 1.0
+    async with OpenAIServer() as server:
+        server.script("model-a", *[respond] * 6)
+        options = {"base_url": server.base_url, "api_key": "test-key"}
+        limiter = RateLimiter(rpm=2, window=window, margin=0.5)  # room for the arrivals' jitter
+        async with served(tmp_path, demo=False, models=("model-a",), model_options=options, limiter=limiter) as client:
+            sessions = [await new_session(client) for _ in range(3)]
+            runs = [await ask(client, s, f"Question {n}?", model="model-a") for n, s in enumerate(sessions)]
+            for run in runs:
+                assert (await stream(client, run))[-1]["data"] == {"status": "answered"}
+    assert len(arrivals) == 6
+    for first, later in zip(arrivals, arrivals[2:], strict=False):  # any 3 consecutive arrivals span a window
+        assert later - first >= window
+
+
+def test_serve_takes_the_rate_flags(tmp_path: Path) -> None:
+    from llmcompiler.cli import _serve_parser
+    from llmcompiler.web.serve import serve_settings
+
+    argv = ["--demo", "--db", str(tmp_path / "db"), "--rpm", "30", "--tpm", "9000", "--rate_window", "10"]
+    options = _serve_parser().parse_args(argv)
+    assert (options.rpm, options.tpm, options.rate_window) == (30, 9000, 10.0)
+    assert serve_settings(options, InterpreterConfig(backend="subprocess"))[0].limiter is None  # --demo: no HTTP
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -263,7 +263,9 @@ class RunManager:
             from llmcompiler.evaluation.suite import ModelPool
 
             suite = self._suite(live.suite)
-            models = ModelPool(settings.model_type, live.model, **settings.model_options)
+            models = ModelPool(
+                settings.model_type, live.model, limiter=settings.limiter, **settings.model_options
+            )
             closers.append(models)
             context.model = models.first()
             tools = suite.tools(context)

@@ -47,6 +47,11 @@ def serve_settings(options: argparse.Namespace, interpreter: InterpreterConfig) 
             "system_role": not options.no_system_role,
         }
         _check_credentials(options.model_type, models[0], model_options)
+    limiter = None
+    if not options.demo and (options.rpm is not None or options.tpm is not None):
+        from llmcompiler.llm.ratelimit import RateLimiter
+
+        limiter = RateLimiter(rpm=options.rpm, tpm=options.tpm, window=options.rate_window)
     settings = WebSettings(
         db=Path(options.db).expanduser() if options.db else default_db_path(),
         workspace_root=Path(options.workspace_root).expanduser() if options.workspace_root else None,
@@ -61,6 +66,7 @@ def serve_settings(options: argparse.Namespace, interpreter: InterpreterConfig) 
         speed=options.speed,
         timeout=options.timeout,
         plan_grammar=options.plan_grammar,
+        limiter=limiter,
     )
     host = f"[{options.host}]" if ":" in options.host else options.host
     url = f"http://{host}:{options.port}/" + (f"?token={token}" if token else "")

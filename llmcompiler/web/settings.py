@@ -38,6 +38,7 @@ class WebSettings:
     history_chars: int = 4000  # ... and at most this many characters of them
     timeout: float | None = None  # seconds a run may take
     plan_grammar: str = "off"  # constrain the planner (vllm | gbnf), as `ask --plan_grammar`
+    limiter: Any = None  # `--rpm`/`--tpm`: a RateLimiter every run's models share (None: no limit)
 
     @property
     def offered_models(self) -> tuple[str, ...]:
