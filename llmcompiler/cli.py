@@ -313,6 +313,7 @@ async def _ask_async(
             system_role=not options.no_system_role,
             rpm=options.rpm,
             tpm=options.tpm,
+            window=options.rate_window,
         )
 
     pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]
