@@ -286,7 +286,7 @@ class RayBench:
             self.limiter = limiter.remote(args.rpm, args.tpm, args.rate_window)
         self.workers = [self._new_worker() for _ in range(self.size)]
         # every worker builds its agent before any question: a bad suite or key stops here
-        await asyncio.gather(*(_unwrapped(w.start.remote()) for w in self.workers))
+        await _wait_all([w.start.remote() for w in self.workers])
 
     def kill(self) -> None:
         for actor in [*self.workers, self.limiter]:
@@ -296,7 +296,7 @@ class RayBench:
     async def close(self) -> None:
         """Let the workers close their clients, then end them."""
         try:
-            await asyncio.gather(*(_unwrapped(w.close.remote()) for w in self.workers), return_exceptions=True)
+            await asyncio.gather(*(w.close.remote().as_future() for w in self.workers), return_exceptions=True)
         finally:
             self.kill()
 
@@ -323,7 +323,7 @@ class RayBench:
             slot = min(range(self.size), key=load.__getitem__)  # the least busy worker
             actor = self.workers[slot]
             load[slot] += 1
-            future = asyncio.ensure_future(_unwrapped(actor.answer.remote(dict(example), method)))
+            future = actor.answer.remote(dict(example), method).as_future()  # a future, not a task
             running[future] = _Job(example, slot, actor, tries)
 
         def worker_died(job: _Job) -> None:
@@ -355,7 +355,10 @@ class RayBench:
                         job = running.pop(future)
                         load[job.slot] -= 1
                         try:
-                            record, stop, log = future.result()
+                            try:
+                                record, stop, log = future.result()
+                            except ray_errors.RayTaskError as exc:
+                                raise _own_error(exc) from None
                         except ray_errors.RayActorError as exc:
                             worker_died(job)
                             if job.tries < 2:
@@ -379,18 +382,24 @@ class RayBench:
         return BenchmarkRun(ran=len(todo), skipped=len(examples) - len(todo))
 
 
-async def _unwrapped(ref: Any) -> Any:
-    """The ref's value; a worker's own error (its suite, its key) as the error it raised, so
-    that the driver prints it as one line like a local run."""
+async def _wait_all(refs: Sequence[Any]) -> None:
+    """Every ref's completion (as asyncio futures, not tasks); the first error raised, see `_own_error`."""
+    try:
+        await asyncio.gather(*(ref.as_future() for ref in refs))
+    except Exception as exc:
+        raise _own_error(exc) from None
+
+
+def _own_error(exc: BaseException) -> BaseException:
+    """A worker's own error (its suite, its key) as the error it raised, so that the driver
+    prints it as one line like a local run; any other error as it is."""
     import ray
 
-    try:
-        return await ref
-    except ray.exceptions.RayTaskError as exc:
+    if isinstance(exc, ray.exceptions.RayTaskError):
         cause = getattr(exc, "cause", None)
         if isinstance(cause, LLMCompilerError):
-            raise cause from None
-        raise
+            return cause
+    return exc
 
 
 def _died_record(example: Mapping[str, Any], method: str, exc: BaseException) -> dict[str, Any]:
