@@ -21,10 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from llmcompiler.evaluation.bench import build_parser
 from llmcompiler.evaluation.runner import Progress
 from llmcompiler.evaluation.store import ResultStore
-from llmcompiler.testing import OpenAIServer, WikipediaServer
+from llmcompiler.exceptions import BenchmarkAborted
+from llmcompiler.testing import HTTPError, OpenAIServer, WikipediaServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANNER = "You plan how to answer"
@@ -141,6 +144,18 @@ async def test_a_killed_worker_loses_nothing(ray_cluster, tmp_path):
         )
     assert bench.replaced == 1
     stored_once(store, questions)
+
+
+async def test_a_fatal_error_stops_the_run(ray_cluster, tmp_path):
+    questions = 20
+    dataset = write_dataset(tmp_path / "d.json", questions)
+    store = tmp_path / "s.json"
+    async with OpenAIServer() as llm, WikipediaServer(pages=pages(questions)) as wiki:
+        llm.script(None, *[HTTPError(401, "Incorrect API key provided")] * (2 * questions))
+        with pytest.raises(BenchmarkAborted, match="API key"):
+            await run_bench(bench_args(llm, wiki, dataset, store, "--concurrency", "2"), store=store)
+    kept = json.loads(store.read_text())
+    assert 1 <= len(kept) < questions and all(record["error"] for record in kept.values())
 
 
 async def test_the_shared_limiter_keeps_under_rpm(ray_cluster, tmp_path):

@@ -474,6 +474,8 @@ async def _main(args: argparse.Namespace, configs_dir: Path | None) -> int:
         from llmcompiler.evaluation.cluster import check_ray_options
 
         check_ray_options(args)  # before anything runs
+    elif args.ray_workers is not None:
+        raise ConfigurationError("--ray_workers needs --ray")
     setup = BenchAgent(args, configs_dir)
     suite, names = setup.suite, setup.names
     store: ResultStore | None = None
