@@ -270,13 +270,16 @@ class RayBench:
         wanted = workers or args.ray_workers or max(1, cpus)
         self.size = max(1, min(wanted, args.concurrency))
         self.slots = math.ceil(args.concurrency / self.size)
+        # a CPU each, or a share when there are more workers than CPUs (else some would wait
+        # for a CPU forever and the run would never start)
+        self.cpus_each = min(1.0, cpus / self.size) if cpus else 0.0
         self.workers: list[Any] = []
         self.limiter: Any = None
         self.replaced = 0
         self._worker_class = ray.remote(_Worker)
 
     def _new_worker(self) -> Any:
-        worker = self._worker_class.options(num_cpus=1, max_concurrency=max(2, self.slots + 1))
+        worker = self._worker_class.options(num_cpus=self.cpus_each, max_concurrency=max(2, self.slots + 1))
         return worker.remote(self.args, self.configs_dir, self.limiter, self.slots)
 
     async def _start(self) -> None:
