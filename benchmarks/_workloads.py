@@ -496,3 +496,30 @@ def random_dag(n: int, seed: int, max_deps: int = 3) -> tuple[str, list[tuple[in
         lines.append(f"{idx}. op({', '.join(f'${d}' for d in deps)})")
     lines.append(f"{n + 1}. join()<END_OF_PLAN>")
     return "\n".join(lines), deps_of
+
+
+# -- plan shapes against the bare-asyncio bound ------------------------------------------------
+
+SHAPES = ("fan-out", "chain", "random DAG")
+
+
+def shape_deps(shape: str, n: int, seed: int) -> list[tuple[int, ...]]:
+    """Each call's dependencies (1-based) for a plan of n calls of the given shape.
+
+    fan-out: call 1 feeds every other call; chain: each call depends on the one before;
+    random DAG: 0..3 random earlier calls each (`random_dag`).
+    """
+    if shape == "fan-out":
+        return [()] + [(1,)] * (n - 1)
+    if shape == "chain":
+        return [()] + [(i,) for i in range(1, n)]
+    if shape == "random DAG":
+        return random_dag(n, seed)[1]
+    raise ValueError(f"unknown shape {shape!r}; expected one of {', '.join(SHAPES)}")
+
+
+def shape_plan(deps: Sequence[tuple[int, ...]]) -> str:
+    """The plan text of `op(...)` calls with the given dependencies, ended by join()."""
+    lines = [f"{idx}. op({', '.join(f'${d}' for d in ds)})" for idx, ds in enumerate(deps, 1)]
+    lines.append(f"{len(deps) + 1}. join()<END_OF_PLAN>")
+    return "\n".join(lines)

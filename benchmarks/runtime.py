@@ -84,8 +84,20 @@ TARGET_DISPATCH_P99_S = 0.001
 TARGET_SCHEDULER_US = 100.0
 LINEAR_TOLERANCE = 1.5  # per-task cost at the largest size within 1.5x of the middle size's
 
-QUICK = {"scale": 0.15, "repeats": 1, "dag_repeats": {100: 10, 1000: 3, 10000: 1}}
-FULL = {"scale": 1.0, "repeats": 3, "dag_repeats": {100: 20, 1000: 5, 10000: 3}}
+QUICK = {
+    "scale": 0.15,
+    "repeats": 1,
+    "dag_repeats": {100: 10, 1000: 3, 10000: 1},
+    "shape_sizes": [1000, 10000],
+    "shape_repeats": 1,
+}
+FULL = {
+    "scale": 1.0,
+    "repeats": 3,
+    "dag_repeats": {100: 20, 1000: 5, 10000: 3},
+    "shape_sizes": [1000, 10000, 100000],
+    "shape_repeats": 3,
+}
 
 
 # -- tools -------------------------------------------------------------------------------
@@ -551,6 +563,125 @@ def _area(function: str) -> str:
     return "other (builtins, re, dataclasses, ...)"
 
 
+# -- plan shapes against the bare-asyncio lower bound ---------------------------------------------
+
+LAG_PERIOD_S = 0.001
+TARGET_BOUND_RATIO = 3.0
+TARGET_SHAPE_LINEAR = 1.3  # per-task cost at the largest size within 1.3x of the smallest's
+TARGET_LAG_P99_MS = 5.0
+TARGET_LAG_MAX_MS = 15.0
+TARGET_DAG_DISPATCH_P99_MS = 2.0
+LAG_SIZE = 10_000
+
+
+async def event_bound(deps: Sequence[tuple[int, ...]]) -> float:
+    """The lower bound: bare asyncio, one Event per node; process CPU seconds.
+
+    Each node's coroutine awaits its dependencies' Events, runs the same `op` tool on their
+    values and sets its own Event -- the scheduling the runtime does, with nothing else
+    (no plan text, no events log, no argument binding).
+    """
+    cpu = time.process_time()
+    done = [asyncio.Event() for _ in deps]
+    values: list[int] = [0] * len(deps)
+
+    async def node(i: int, ds: tuple[int, ...]) -> None:
+        for d in ds:
+            await done[d - 1].wait()
+        values[i] = await op(*(values[d - 1] for d in ds))
+        done[i].set()
+
+    async with TaskGroup() as group:
+        for i, ds in enumerate(deps):
+            group.create_task(node(i, ds))
+    return time.process_time() - cpu
+
+
+async def lag_ticker(stop: asyncio.Event, lateness: list[float], period: float = LAG_PERIOD_S) -> None:
+    """Sleeps `period` in a loop and records how late each wake-up is: the event loop's stalls."""
+    while not stop.is_set():
+        began = perf_counter()
+        await asyncio.sleep(period)
+        lateness.append(perf_counter() - began - period)
+
+
+async def whole_with_lag(text: str) -> tuple[dict[str, Any], list[float]]:
+    """The whole run with the lag ticker beside it (its own run: the ticker costs CPU)."""
+    stop = asyncio.Event()
+    lateness: list[float] = []
+    async with TaskGroup() as group:
+        group.create_task(lag_ticker(stop, lateness))
+        try:
+            run = await dag_whole(text)
+        finally:
+            stop.set()
+    return run, lateness
+
+
+def run_shapes(sizes: Sequence[int], seed: int, repeats: int, log: Any) -> dict[str, Any]:
+    """Each shape and size: whole-run CPU per task against the Event-per-node bound, dispatch
+    delay, and (at 10,000 tasks, or the size nearest it) the event-loop lag during the run."""
+    out: dict[str, Any] = {}
+    lag_size = min(sizes, key=lambda s: abs(s - LAG_SIZE)) if sizes else None
+    for shape in wl.SHAPES:
+        per_size: dict[str, Any] = {}
+        for n in sizes:
+            deps = wl.shape_deps(shape, n, seed)
+            text = wl.shape_plan(deps)
+            whole, bound, walls, dispatch_p99, problems = [], [], [], [], []
+            delays: list[float] = []
+            lags: list[dict[str, float]] = []
+            for _ in range(repeats):
+                gc.collect()
+                run = asyncio.run(dag_whole(text))
+                whole.append(run["cpu_s"])
+                walls.append(run["wall_s"])
+                dispatch_p99.append(summary_ms(run["dispatch_s"])["p99_ms"])
+                delays = run["dispatch_s"]
+                if run["error"] or run["done"] != n:
+                    problems.append(f"error={run['error']!r}, {run['done']}/{n} tasks done")
+                gc.collect()
+                bound.append(asyncio.run(event_bound(deps)))
+                if n == lag_size:
+                    gc.collect()
+                    _, lateness = asyncio.run(whole_with_lag(text))
+                    lags.append(summary_ms(lateness))
+            entry: dict[str, Any] = {
+                "tasks": n,
+                "repeats": repeats,
+                "whole_cpu_us_per_task": statistics.median(whole) / n * 1e6,
+                "bound_cpu_us_per_task": statistics.median(bound) / n * 1e6,
+                "whole_wall_s": statistics.median(walls),
+                "whole_cpu_s": whole,
+                "bound_cpu_s": bound,
+                "dispatch": {**summary_ms(delays), "p99_ms": statistics.median(dispatch_p99)},
+                "problems": problems,
+            }
+            entry["ratio"] = entry["whole_cpu_us_per_task"] / entry["bound_cpu_us_per_task"]
+            if lags:
+                entry["lag"] = {
+                    "period_ms": LAG_PERIOD_S * 1e3,
+                    "n": sum(int(x["n"]) for x in lags),
+                    **{k: statistics.median(x[k] for x in lags) for k in ("p50_ms", "p99_ms", "max_ms")},
+                }
+            per_size[str(n)] = entry
+            lag = entry.get("lag")
+            log(
+                f"{shape} {n:>7}: whole {entry['whole_cpu_us_per_task']:.1f} us/task, bound "
+                f"{entry['bound_cpu_us_per_task']:.1f} us/task ({entry['ratio']:.1f}x), dispatch p99 "
+                f"{entry['dispatch']['p99_ms']:.2f} ms"
+                + (f", lag p99 {lag['p99_ms']:.2f} ms max {lag['max_ms']:.2f} ms" if lag else "")
+            )
+        ordered = sorted(per_size, key=int)
+        linear = (
+            per_size[ordered[-1]]["whole_cpu_us_per_task"] / per_size[ordered[0]]["whole_cpu_us_per_task"]
+            if len(ordered) >= 2
+            else None
+        )
+        out[shape] = {"sizes": per_size, "linearity": linear}
+    return out
+
+
 # -- memory ------------------------------------------------------------------------------------
 
 
@@ -650,6 +781,24 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def commit() -> dict[str, Any]:
+    """The commit measured, and whether the measured files had uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "llmcompiler", "benchmarks"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"head": None, "dirty": None}
+    return {"head": head or None, "dirty": bool(dirty)}
+
+
 # -- the report ----------------------------------------------------------------------------------
 
 
@@ -696,6 +845,47 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                     "target": "scheduler cost grows linearly (per-task cost flat: largest / next size <= 1.5)",
                     "value": " / ".join(f"{p:.1f}" for p in per) + f" us per task ({growth:.2f}x)",
                     "met": growth <= LINEAR_TOLERANCE,
+                }
+            )
+    shapes = report.get("shapes", {})
+    if shapes:
+        ratios = [(f"{shape} {int(n):,}", e["ratio"]) for shape, sh in shapes.items() for n, e in sh["sizes"].items()]
+        worst = max(ratios, key=lambda r: r[1])
+        out.append(
+            {
+                "target": f"whole run <= {TARGET_BOUND_RATIO:g}x the bare-asyncio bound per task, every shape and size",
+                "value": f"worst {worst[1]:.1f}x ({worst[0]})",
+                "met": worst[1] <= TARGET_BOUND_RATIO,
+            }
+        )
+        linear = {shape: sh["linearity"] for shape, sh in shapes.items() if sh["linearity"] is not None}
+        if linear:
+            out.append(
+                {
+                    "target": f"linear: per-task cost at the largest size within {TARGET_SHAPE_LINEAR:g}x of the "
+                    "smallest's",
+                    "value": ", ".join(f"{shape} {v:.2f}x" for shape, v in linear.items()),
+                    "met": all(v <= TARGET_SHAPE_LINEAR for v in linear.values()),
+                }
+            )
+        lagged = [(shape, n, e) for shape, sh in shapes.items() for n, e in sh["sizes"].items() if "lag" in e]
+        if lagged:
+            p99 = max(e["lag"]["p99_ms"] for _, _, e in lagged)
+            mx = max(e["lag"]["max_ms"] for _, _, e in lagged)
+            out.append(
+                {
+                    "target": f"event-loop lag p99 < {TARGET_LAG_P99_MS:g} ms and max < {TARGET_LAG_MAX_MS:g} ms "
+                    f"during a {int(lagged[0][1]):,}-task run",
+                    "value": f"worst p99 {p99:.2f} ms, worst max {mx:.2f} ms",
+                    "met": p99 < TARGET_LAG_P99_MS and mx < TARGET_LAG_MAX_MS,
+                }
+            )
+            d99 = max(e["dispatch"]["p99_ms"] for _, _, e in lagged)
+            out.append(
+                {
+                    "target": f"dispatch delay p99 < {TARGET_DAG_DISPATCH_P99_MS:g} ms at {int(lagged[0][1]):,} tasks",
+                    "value": f"worst p99 {d99:.2f} ms",
+                    "met": d99 < TARGET_DAG_DISPATCH_P99_MS,
                 }
             )
     for family, f in report.get("families", {}).items():
@@ -834,6 +1024,56 @@ def render_markdown(report: dict[str, Any]) -> str:
             for tps, row in sens.items():
                 add(f"| {tps} | {row['ttft_s']:.2f} s | " + " | ".join(f"{row[f]:.2f}x" for f in fams) + " |")
             add("")
+    if report.get("shapes"):
+        if not report.get("workloads"):
+            add("## Targets")
+            add("")
+            add("| target | measured | met |")
+            add("|---|---|---|")
+            for row in report["targets"]:
+                add(f"| {row['target']} | {row['value']} | {'yes' if row['met'] else '**no**'} |")
+            add("")
+        add("## Plan shapes against the bare-asyncio lower bound")
+        add("")
+        add(
+            "Whole LLMCompiler run (plan streamed in 256-token chunks, no model latency, a tool that returns at "
+            "once) against bare asyncio with one `Event` per node (each node's coroutine awaits its dependencies' "
+            "Events, runs the tool, sets its own), in the same process; `time.process_time()` per task, median of "
+            f"the repetitions. Lag: a coroutine sleeping {LAG_PERIOD_S * 1e3:g} ms in a loop during a separate run, "
+            "its lateness (median of the runs' p50 / p99 / max). Commit: "
+            f"`{report.get('commit', {}).get('head', '?')}`"
+            + (" (with uncommitted changes)" if report.get("commit", {}).get("dirty") else "")
+            + "."
+        )
+        add("")
+        add(
+            "| shape | tasks | whole run CPU / task | bound / task | ratio | wall | dispatch p50 | dispatch p99 "
+            "| lag p50 | lag p99 | lag max |"
+        )
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for shape, sh in report["shapes"].items():
+            for n, e in sh["sizes"].items():
+                lag = e.get("lag")
+                lag_cells = (
+                    f"{lag['p50_ms']:.2f} ms | {lag['p99_ms']:.2f} ms | {lag['max_ms']:.2f} ms" if lag else " | | "
+                )
+                add(
+                    f"| {shape} | {int(n):,} | {e['whole_cpu_us_per_task']:.1f} µs "
+                    f"| {e['bound_cpu_us_per_task']:.1f} µs "
+                    f"| {e['ratio']:.1f}x | {e['whole_wall_s']:.3f} s | {e['dispatch']['p50_ms']:.3f} ms "
+                    f"| {e['dispatch']['p99_ms']:.3f} ms | {lag_cells} |"
+                )
+        add("")
+        add(
+            "Linearity (per-task CPU at the largest size / at the smallest): "
+            + ", ".join(
+                f"{shape} {sh['linearity']:.2f}x"
+                for shape, sh in report["shapes"].items()
+                if sh["linearity"] is not None
+            )
+            + "."
+        )
+        add("")
     add("## Dispatch delay and scheduler cost")
     add("")
     add(
@@ -929,6 +1169,13 @@ def build_parser(prog: str = "runtime.py") -> argparse.ArgumentParser:
     parser.add_argument(
         "--dag-sizes", type=_sizes, default=[100, 1000, 10000], help="comma-separated DAG sizes ('' for none)"
     )
+    parser.add_argument(
+        "--shape-sizes",
+        type=_sizes,
+        help="comma-separated sizes of the fan-out, chain and random-DAG plans measured against the bare-asyncio "
+        "bound ('' for none; default 1000,10000,100000, quick 1000,10000)",
+    )
+    parser.add_argument("--shape-repeats", type=count, help="repetitions per shape and size (default 3, quick 1)")
     parser.add_argument("--dag-repeats", type=count, help="repetitions per DAG size (default: 20/5/3, quick 10/3/1)")
     parser.add_argument(
         "--tokens-per-second", type=positive_number, help="the model's word-tokens per second (default 40)"
@@ -970,6 +1217,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
         return 2
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
     sizes = args.dag_sizes
+    shape_sizes = args.shape_sizes if args.shape_sizes is not None else preset["shape_sizes"]
+    shape_repeats = args.shape_repeats or preset["shape_repeats"]
     dag_repeats = {n: args.dag_repeats for n in sizes} if args.dag_repeats else dict(preset["dag_repeats"])
     plots = (
         None if args.no_plots else (args.plots or (ROOT / "benchmarks" / "results" if args.quick else ROOT / "docs"))
@@ -1001,12 +1250,15 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": " ".join(["python benchmarks/runtime.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine(),
+        "commit": commit(),
         "config": {
             "scale": scale,
             "repeats": repeats,
             "seed": args.seed,
             "workloads": names,
             "dag_sizes": sizes,
+            "shape_sizes": shape_sizes,
+            "shape_repeats": shape_repeats,
             "timing": {
                 "ttft": timing.ttft,
                 "tokens_per_second": timing.tokens_per_second,
@@ -1045,6 +1297,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
         report["plots"] = pictures
     else:
         report["dispatch"] = {}
+    if shape_sizes:
+        report["shapes"] = run_shapes(shape_sizes, args.seed, shape_repeats, log)
+        for shape, sh in report["shapes"].items():
+            errors += [f"{shape} {n}: {p}" for n, e in sh["sizes"].items() for p in e["problems"]]
     if sizes:
         report["dags"] = run_dags(sizes, args.seed, dag_repeats, log)
         for n, d in report["dags"].items():
@@ -1052,11 +1308,13 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
         if not args.no_profile:
             log(f"profiling the {max(sizes):,}-task run")
             report["profile"] = profile_dag(max(sizes), args.seed)
-        if not args.no_memory:
-            log(f"peak RSS of the {max(sizes):,}-task run, in a child process")
-            report["memory"] = measure_memory(max(sizes), args.seed)
-            if "error" in report["memory"]:
-                errors.append(f"memory child: {report['memory']['error']}")
+    if (sizes or shape_sizes) and not args.no_memory:
+        # the random DAG of the largest --dag-sizes, else 10,000 tasks (the size "today's 2.3 KiB" was taken at)
+        mem_n = max(sizes) if sizes else 10_000
+        log(f"peak RSS of the {mem_n:,}-task run, in a child process")
+        report["memory"] = measure_memory(mem_n, args.seed)
+        if "error" in report["memory"]:
+            errors.append(f"memory child: {report['memory']['error']}")
     report["errors"] = errors
     report["elapsed_s"] = perf_counter() - began
     report["targets"] = targets(report)
