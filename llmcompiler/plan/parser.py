@@ -36,9 +36,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
+from keyword import iskeyword
 from typing import Any
 
-from llmcompiler.plan.task import JOIN, REF_PATTERN, Ref, Task, collect_refs
+from llmcompiler.plan.task import JOIN, REF_PATTERN, Ref, Task, collect_refs, refs_in_text
 
 END_OF_PLAN = "<END_OF_PLAN>"
 MAX_LINE_CHARS = 1 << 20
@@ -59,7 +60,9 @@ _WORD = re.compile(r"\w*")
 _NAME_START = re.compile(r"[A-Za-z_]")
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 # what the argument scanner stops at, outside and inside string literals
-_SPECIAL = re.compile(r"""['"#$()\[\]{}]""")
+_SPECIAL = re.compile(r"""['"#()\[\]{}]""")
+# the same with `$`: only the slow path (ast) needs where the references outside strings are
+_SPECIAL_DOLLARS = re.compile(r"""['"#$()\[\]{}]""")
 _IN_STRING = {'"': re.compile(r'["\\]'), "'": re.compile(r"['\\]")}
 _REF_CALL = "__llmcompiler_ref__"
 _REF_CALL_PATTERN = re.compile(_REF_CALL + r"\((\d+)\)")
@@ -178,9 +181,9 @@ class _Head:
 class _CallScanner:
     """Scans the argument text of one call incrementally; see the module docstring."""
 
-    __slots__ = ("pos", "carry", "stack", "quote", "end", "cut", "too_deep", "dollars")
+    __slots__ = ("pos", "carry", "stack", "quote", "end", "cut", "too_deep", "dollars", "special")
 
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, *, dollars: bool = False) -> None:
         self.pos = start  # line offset of the first character of `carry`
         self.carry = ""  # the one or two characters whose meaning needs the next chunk
         self.stack = ["("]  # open brackets, the call's own parenthesis first
@@ -188,7 +191,8 @@ class _CallScanner:
         self.end: int | None = None  # line offset of the call's closing parenthesis
         self.cut: int | None = None  # where scanning stopped: a comment, a stray closer, too deep
         self.too_deep = False
-        self.dollars: list[int] = []  # line offsets of `$` outside string literals
+        self.dollars: list[int] = []  # with `dollars`: line offsets of `$` outside string literals
+        self.special = _SPECIAL_DOLLARS if dollars else _SPECIAL
 
     def feed(self, piece: str, *, final: bool) -> None:
         """Scan the line's next `piece`; `final`: the line ends after it."""
@@ -218,7 +222,7 @@ class _CallScanner:
                 else:
                     i += 1
                 continue
-            match = _SPECIAL.search(text, i)
+            match = self.special.search(text, i)
             if match is None:
                 i = n
                 break
@@ -389,7 +393,7 @@ class PlanParser:
         scanner, head = self._scanner, self._head
         assert scanner is not None and scanner.end is not None and head is not None
         line = "".join(self._parts)
-        out.append(self._call_task(head, line[: scanner.end], scanner.dollars))
+        out.append(self._call_task(head, line[: scanner.end]))
         self._parts, self._watching = [], True
         self._watch(line[scanner.end + 1 :])
 
@@ -450,7 +454,7 @@ class PlanParser:
             scanner = _CallScanner(head.end)
             scanner.feed(line[head.end :], final=True)
             if scanner.end is not None:
-                out.append(self._call_task(head, line[: scanner.end], scanner.dollars))
+                out.append(self._call_task(head, line[: scanner.end]))
             else:
                 self._repair_call(line, head, scanner, out)
             return
@@ -493,38 +497,40 @@ class PlanParser:
         body = line if scanner.cut is None else line[: scanner.cut]
         # append the missing closers; the last one is the call's own parenthesis
         repaired = body.rstrip() + "".join(_CLOSERS[b] for b in reversed(scanner.stack))
-        out.append(self._call_task(head, repaired[:-1], scanner.dollars))
+        out.append(self._call_task(head, repaired[:-1]))
 
     # -- task construction -----------------------------------------------------------
 
-    def _call_task(self, head: _Head, upto_close: str, dollars: list[int]) -> Task:
+    def _call_task(self, head: _Head, upto_close: str) -> Task:
         """`upto_close` is the line up to (not including) the call's closing parenthesis."""
         idx, name = head.idx, head.tool
         text = upto_close[head.id_start :].strip() + ")"
         try:
-            args, kwargs = _parse_arguments(upto_close, head.end, dollars)
+            args, kwargs, refs = _parse_arguments(upto_close, head.end)
         except _ArgumentError as exc:
             call_text = _clip(upto_close[head.name_start :] + ")")
             return self._error_task(idx, name, f"cannot parse the arguments of {call_text}: {exc}", text=text)
-        return self._make_task(idx, name, args, kwargs, text=text)
+        return self._make_task(idx, name, args, kwargs, text=text, refs=refs)
 
-    def _make_task(self, idx: int, name: str, args: tuple, kwargs: dict, *, text: str) -> Task:
+    def _make_task(
+        self, idx: int, name: str, args: tuple, kwargs: dict, *, text: str, refs: set[int] | None = None
+    ) -> Task:
         problem = self._check_id(idx)
         if problem is None and name != JOIN and name not in self._tools:
             available = ", ".join(sorted(self._tools)) or "none"
             problem = f"unknown tool {_clip(name)!r} (available: {available})"
         if problem is None and self._join is not None:
             problem = "a second join() in one plan" if name == JOIN else f"task after join() (${self._join})"
-        refs = sorted(collect_refs((args, kwargs)))
+        deps = sorted(refs) if refs else []
         if problem is None:
-            problem = self._check_refs(idx, refs)
+            problem = self._check_refs(idx, deps)
         if problem is not None:
-            return self._error_task(idx, name, problem, text=text, deps=refs, args=args, kwargs=kwargs)
+            return self._error_task(idx, name, problem, text=text, deps=deps, args=args, kwargs=kwargs)
         if name == JOIN:
             self._join = idx
-            args, kwargs, refs = (), {}, sorted(self._seen)
+            args, kwargs, deps = (), {}, sorted(self._seen)
         self._remember(idx)
-        return Task(idx, name, args, kwargs, tuple(refs), self._take_thought(), text)
+        return Task(idx, name, args, kwargs, tuple(deps), self._take_thought(), text)
 
     def _error_task(
         self,
@@ -583,13 +589,22 @@ class _ArgumentError(Exception):
     pass
 
 
-def _parse_arguments(line: str, start: int, dollars: list[int]) -> tuple[tuple, dict[str, Any]]:
-    """Parse `line[start:]` (the text between the call's parentheses) as Python literals."""
+def _parse_arguments(line: str, start: int) -> tuple[tuple, dict[str, Any], set[int]]:
+    """Parse `line[start:]` (the text between the call's parentheses) as Python literals;
+    returns the positional and keyword arguments and the ids they reference."""
+    fast = _fast_arguments(line, start)
+    if fast is not None:
+        return fast
+    return _ast_arguments(line, start)
+
+
+def _ast_arguments(line: str, start: int) -> tuple[tuple, dict[str, Any], set[int]]:
+    """The general path: `$N` rewritten into calls, then Python's own parser."""
+    scanner = _CallScanner(start, dollars=True)  # where the `$` outside string literals are
+    scanner.feed(line[start:], final=True)
     pieces: list[str] = []
     last = start
-    for pos in dollars:
-        if pos < start:
-            continue
+    for pos in scanner.dollars:
         match = REF_PATTERN.match(line, pos)
         if match is None:
             raise _ArgumentError(f"'$' must be followed by a task number, at {line[pos:pos + 8]!r}")
@@ -624,12 +639,176 @@ def _parse_arguments(line: str, start: int, dollars: list[int]) -> tuple[tuple, 
             if kw.arg in kwargs:
                 raise _ArgumentError(f"keyword argument repeated: {_clip(kw.arg)}")
             kwargs[kw.arg] = _literal(kw.value)
-        collect_refs((args, kwargs))  # raises ValueError for a $N of thousands of digits
+        refs = collect_refs((args, kwargs))  # raises ValueError for a $N of thousands of digits
     except RecursionError:
         raise _ArgumentError("the arguments are nested too deeply") from None
     except ValueError:
         raise _ArgumentError("a $N reference number is too large") from None
-    return tuple(args), kwargs
+    return tuple(args), kwargs, refs
+
+
+# The fast path reads the argument shapes plans are made of -- simple strings, decimal
+# numbers, `$N`/`${N}`, the constants, lists, tuples, dicts with scalar keys, keyword
+# arguments -- with one regex per token, and gives up (returns None) at anything else, so
+# that Python's parser decides every other case and words every error exactly as before.
+# It accepts only text that Python's parser reads to the same values: no escapes, string
+# prefixes or implicit concatenation, no leading zeros (`007` and `$01` are errors there),
+# no non-ASCII names (Python normalises them), only space, tab and newline between tokens.
+_FAST_TOKEN = re.compile(
+    r"""[ \t\n]*(?:"""
+    r""""([^"\\\n\x00\ud800-\udfff]*)"|'([^'\\\n\x00\ud800-\udfff]*)'"""  # 1, 2: strings
+    r"""|(-?(?:[1-9][0-9]*|0+))(?![\w.])"""  # 3: int
+    r"""|(-?[0-9]+\.[0-9]+(?:[eE][-+]?[0-9]+)?)(?![\w.])"""  # 4: float
+    r"""|\$(?:\{(0|[1-9][0-9]{0,17})\}|(0|[1-9][0-9]{0,17})(?![0-9]))"""  # 5, 6: references
+    r"""|(True|False|None|true|false|null)(?!\w)"""  # 7: constants
+    r"""|([A-Za-z_][A-Za-z0-9_]*)[ \t\n]*=(?!=)"""  # 8: a keyword argument's name and "="
+    r"""|([][(){},:]))"""  # 9: punctuation
+)
+_BLANK = re.compile(r"[ \t\n]*")
+_CONSTANTS = {"True": True, "False": False, "None": None, **_JSON_NAMES}
+_NO = object()  # the fast path gives up
+_SCALAR_KINDS = frozenset(range(1, 8))
+
+
+def _fast_arguments(line: str, start: int) -> tuple[tuple, dict[str, Any], set[int]] | None:
+    end = len(line)
+    refs: set[int] = set()
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    token = _FAST_TOKEN.match(line, start)
+    if token is None:
+        return ((), kwargs, refs) if _BLANK.fullmatch(line, start) else None
+    try:
+        while True:
+            if token.lastindex == 8:
+                name = token.group(8)
+                if name in kwargs or iskeyword(name) or name == "__debug__":
+                    return None
+                value_token = _FAST_TOKEN.match(line, token.end())
+                if value_token is None:
+                    return None
+                value, i = _fast_value(line, value_token, refs)
+                kwargs[name] = value
+            elif kwargs:  # a positional argument after a keyword one
+                return None
+            else:
+                value, i = _fast_value(line, token, refs)
+                args.append(value)
+            if value is _NO:
+                return None
+            token = _FAST_TOKEN.match(line, i)
+            if token is None:
+                return (tuple(args), kwargs, refs) if _BLANK.fullmatch(line, i) else None
+            if token.group(9) != ",":
+                return None
+            i = token.end()
+            token = _FAST_TOKEN.match(line, i)
+            if token is None:  # a trailing comma
+                return (tuple(args), kwargs, refs) if _BLANK.fullmatch(line, i) else None
+    except ValueError:  # a number or reference too long for int(): Python's parser words it
+        return None
+    assert end  # unreachable
+
+
+def _fast_value(line: str, token: re.Match[str], refs: set[int]) -> tuple[Any, int]:
+    """The value that starts with `token`, and where it ends; `_NO` if it is not a simple one."""
+    kind, end = token.lastindex, token.end()
+    if kind == 1 or kind == 2:
+        text = token.group(kind)
+        if "$" in text:
+            match = REF_PATTERN.fullmatch(text)
+            if match is not None:
+                ref = int(match.group(1) or match.group(2))
+                refs.add(ref)
+                return Ref(ref), end
+            refs.update(refs_in_text(text))
+        return text, end
+    if kind == 5 or kind == 6:
+        ref = int(token.group(kind))
+        refs.add(ref)
+        return Ref(ref), end
+    if kind == 3:
+        return int(token.group(3)), end
+    if kind == 4:
+        return float(token.group(4)), end
+    if kind == 7:
+        return _CONSTANTS[token.group(7)], end
+    opener = token.group(9)
+    if opener == "[":
+        items, end, _ = _fast_items(line, end, "]", refs)
+        return items, end
+    if opener == "(":
+        items, end, comma = _fast_items(line, end, ")", refs)
+        if items is _NO or (len(items) == 1 and not comma):  # `(x)` is x
+            return (_NO if items is _NO else items[0]), end
+        return tuple(items), end
+    if opener == "{":
+        return _fast_dict(line, end, refs)
+    return _NO, end
+
+
+def _fast_items(line: str, i: int, closer: str, refs: set[int]) -> tuple[Any, int, bool]:
+    """The items of a list or tuple up to `closer`, where it ends, and whether a comma ended them."""
+    items: list[Any] = []
+    token = _FAST_TOKEN.match(line, i)
+    if token is None:
+        return _NO, i, False
+    if token.group(9) == closer:
+        return items, token.end(), False
+    while True:
+        value, i = _fast_value(line, token, refs)
+        if value is _NO:
+            return _NO, i, False
+        items.append(value)
+        token = _FAST_TOKEN.match(line, i)
+        if token is None:
+            return _NO, i, False
+        punct = token.group(9)
+        if punct == closer:
+            return items, token.end(), False
+        if punct != ",":
+            return _NO, i, False
+        token = _FAST_TOKEN.match(line, token.end())
+        if token is None:
+            return _NO, i, False
+        if token.group(9) == closer:
+            return items, token.end(), True
+
+
+def _fast_dict(line: str, i: int, refs: set[int]) -> tuple[Any, int]:
+    out: dict[Any, Any] = {}
+    token = _FAST_TOKEN.match(line, i)
+    if token is None:
+        return _NO, i
+    if token.group(9) == "}":
+        return out, token.end()
+    while True:
+        if token.lastindex not in _SCALAR_KINDS:  # a container key: unhashable, or a set
+            return _NO, i
+        key, i = _fast_value(line, token, refs)
+        token = _FAST_TOKEN.match(line, i)
+        if token is None or token.group(9) != ":":
+            return _NO, i
+        token = _FAST_TOKEN.match(line, token.end())
+        if token is None:
+            return _NO, i
+        value, i = _fast_value(line, token, refs)
+        if value is _NO:
+            return _NO, i
+        out[key] = value  # a repeated key keeps its first spelling and its last value, as in Python
+        token = _FAST_TOKEN.match(line, i)
+        if token is None:
+            return _NO, i
+        punct = token.group(9)
+        if punct == "}":
+            return out, token.end()
+        if punct != ",":
+            return _NO, i
+        token = _FAST_TOKEN.match(line, token.end())
+        if token is None:
+            return _NO, i
+        if token.group(9) == "}":
+            return out, token.end()
 
 
 def _literal(node: ast.AST) -> Any:
