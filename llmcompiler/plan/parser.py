@@ -69,6 +69,8 @@ _REF_CALL_PATTERN = re.compile(_REF_CALL + r"\((\d+)\)")
 _JSON_NAMES = {"true": True, "false": False, "null": None}
 _SHORT_LINE = 64  # up to this length a line's head is looked for by rematching `_HEADER`
 _SHOWN_CHARS = 200  # model text quoted in an error message is cut to about this
+# what a line after an open call may start with that is never a continuation of the call
+_NOT_CONTINUATIONS = ("Thought", END_OF_PLAN)
 
 
 def _clip(text: str) -> str:
@@ -298,6 +300,13 @@ class PlanParser:
         # for a marker split between chunks.
         self._watching = False
         self._tail = ""
+        # A call still open at a newline continues on the next line unless that line turns
+        # out to start something else (a task, a thought, the end marker): while that is
+        # undecided the new line's text waits in `_pending`, read by `_pending_head`.
+        self._pending: list[str] | None = None
+        self._pending_head: _Head | None = None
+        self._pending_size = 0
+        self._line_part = 0  # index in `_parts` where the current physical line starts
 
     @property
     def ended(self) -> bool:
@@ -321,7 +330,7 @@ class PlanParser:
             if piece:
                 self._take(piece, out)
             if k < last and not self._ended:
-                self._finish_line(out)
+                self._end_line(out)
             if self._ended:
                 break
         return out
@@ -330,7 +339,10 @@ class PlanParser:
         """End of stream: parse what is left of the last line."""
         out: list[Task] = []
         if not self._closed and not self._ended:
-            self._finish_line(out)
+            if self._pending is not None:
+                self._resolve_pending(out, line_ended=True)
+            if not self._ended:
+                self._finish_line(out)
         self._closed = True
         self._ended = True
         return out
@@ -339,6 +351,15 @@ class PlanParser:
 
     def _take(self, piece: str, out: list[Task]) -> None:
         """The next piece of the current line (no newline in it)."""
+        if self._pending is not None:
+            self._pending.append(piece)
+            pending_head = self._pending_head
+            assert pending_head is not None
+            if pending_head.state < _Head.DONE:
+                pending_head.feed(piece, self._pending_size)
+            self._pending_size += len(piece)
+            self._resolve_pending(out, line_ended=False)
+            return
         if self._watching:
             self._watch(piece)
             return
@@ -420,6 +441,66 @@ class PlanParser:
         if END_OF_PLAN in window:
             self._ended = True
         self._tail = window[-(len(END_OF_PLAN) - 1) :]
+
+    def _end_line(self, out: list[Task]) -> None:
+        """A newline: the line ends, unless it holds a call that is still open."""
+        if self._pending is not None:
+            self._resolve_pending(out, line_ended=True)
+            if self._ended:
+                return
+        scanner = self._scanner
+        if (
+            not self._watching
+            and scanner is not None
+            and scanner.end is None
+            and scanner.cut is None
+            and self._size < MAX_LINE_CHARS
+            and END_OF_PLAN not in "".join(self._parts[self._line_part :])
+        ):
+            # the newline is part of the call's text: inside brackets it is only space, inside
+            # a triple-quoted string it is content; inside any other string it ends the string
+            # (an error, below)
+            scanner.feed("\n", final=False)
+            self._parts.append("\n")
+            self._size += 1
+            if scanner.quote is None:  # the next line decides (see _resolve_pending)
+                self._pending, self._pending_head, self._pending_size = [], _Head(), 0
+                self._line_part = len(self._parts)
+                return
+            if len(scanner.quote) == 3:  # string content, whatever the next line holds
+                self._line_part = len(self._parts)
+                return
+        self._finish_line(out)
+
+    def _resolve_pending(self, out: list[Task], *, line_ended: bool) -> None:
+        """Decide, as soon as the text allows, whether the line after an open call continues
+        the call or starts something new (then the open call is repaired as a line ending
+        there would be)."""
+        pending, head = self._pending, self._pending_head
+        assert pending is not None and head is not None
+        if head.state == _Head.DONE or (line_ended and head.numbered):
+            new = True  # `N. tool(`, or a line that is just `N. something`
+        elif head.state == _Head.DEAD:
+            # the head died at the line's first non-space character (or later, in a number)
+            start = "".join(pending).lstrip()
+            if start.startswith(_NOT_CONTINUATIONS):
+                new = True
+            elif not line_ended and any(word.startswith(start) for word in _NOT_CONTINUATIONS):
+                return  # `Tho`: wait for more
+            else:
+                new = False
+        elif not line_ended and self._size + self._pending_size <= MAX_LINE_CHARS:
+            return  # still a prefix of a head, `  12 .` say
+        else:
+            new = False
+        text = "".join(pending)
+        self._pending, self._pending_head = None, None
+        if new:
+            self._finish_line(out)
+            if not self._ended:
+                self._take(text, out)
+        elif text:
+            self._take(text, out)
 
     def _finish_line(self, out: list[Task]) -> None:
         watching, scanner, head = self._watching, self._scanner, self._head
