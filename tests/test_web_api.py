@@ -460,15 +460,16 @@ def test_any_other_host_gets_a_generated_token(host: str, tmp_path: Path) -> Non
 # -- no process outlives a run -----------------------------------------------------------------
 
 
-def _children() -> list[int]:
-    """Live (not zombie) child processes of this test process."""
+def _children(*, besides: frozenset[int] = frozenset()) -> list[int]:
+    """Live (not zombie) child processes of this test process, but those in `besides` (the
+    ones that were there before the test: a session-wide Ray cluster's, say)."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and int(stat.parent.name) not in besides:
             found.append(int(stat.parent.name))
     return found
 
@@ -476,10 +477,10 @@ def _children() -> list[int]:
 SLEEPING_PLAN = "1. python(\"import time\\nprint('started', flush=True)\\ntime.sleep(60)\")\n2. join()<END_OF_PLAN>"
 
 
-async def _a_child_starts() -> bool:
-    """Whether a child process appears within 10 s (the cell's process starts after TaskStarted)."""
+async def _a_child_starts(besides: frozenset[int]) -> bool:
+    """Whether a new child process appears within 10 s (the cell's process starts after TaskStarted)."""
     for _ in range(500):
-        if _children():
+        if _children(besides=besides):
             return True
         await asyncio.sleep(0.02)
     return False
@@ -496,6 +497,7 @@ async def _wait_for(response: aiohttp.ClientResponse, marker: bytes) -> bytes:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 async def test_cancel_and_shutdown_stop_the_code_that_is_running(tmp_path: Path) -> None:
+    before = frozenset(_children())
     async with OpenAIServer() as server:
         server.script("m", SLEEPING_PLAN, SLEEPING_PLAN)
         options = {"base_url": server.base_url, "api_key": "sk-test"}
@@ -504,18 +506,18 @@ async def test_cancel_and_shutdown_stop_the_code_that_is_running(tmp_path: Path)
             run = await ask(client, session, "sleep for a minute", suite="code")
             response = await client.get(f"/api/runs/{run}/events")
             seen = await _wait_for(response, b'"TaskStarted"')
-            assert await _a_child_starts(), "the cell's process should be running"
+            assert await _a_child_starts(before), "the cell's process should be running"
             assert await (await client.post(f"/api/runs/{run}/cancel")).json() == {"status": "cancelling"}
             rest = parse_sse((seen + await response.content.read()).decode())
             assert rest[-1]["data"] == {"status": "cancelled"}
             task = (await (await client.get(f"/api/runs/{run}")).json())["tasks"][0]
             assert task["status"] == "failed" and "cancelled" in task["observation"]
-            assert _children() == []
+            assert _children(besides=before) == []
             second = await ask(client, session, "sleep again", suite="code")
             response = await client.get(f"/api/runs/{second}/events")
             await _wait_for(response, b'"TaskStarted"')
-            assert await _a_child_starts()
-        assert _children() == []  # the server's shutdown cancelled the run and closed its executor
+            assert await _a_child_starts(before)
+        assert _children(besides=before) == []  # the server's shutdown cancelled the run and closed its executor
     async with served(tmp_path, demo=False, models=("m",), model_options=options, suites=("code",)) as client:
         assert (await (await client.get(f"/api/runs/{second}")).json())["status"] == "cancelled"
 
