@@ -233,7 +233,7 @@ arg_pieces = st.one_of(
 def test_the_fast_path_agrees_with_pythons_parser(body):
     line = "1. f(" + body
     start = len("1. f(")
-    fast = parser_module._fast_arguments(line, start)
+    fast = parser_module._fast_arguments(line, start, len(line))
     if fast is None:
         return  # not a simple shape: the ast path decides
     assert typed(parser_module._ast_arguments(line, start)) == typed(fast)

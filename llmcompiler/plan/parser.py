@@ -69,6 +69,14 @@ _REF_CALL_PATTERN = re.compile(_REF_CALL + r"\((\d+)\)")
 _JSON_NAMES = {"true": True, "false": False, "null": None}
 _SHORT_LINE = 64  # up to this length a line's head is looked for by rematching `_HEADER`
 _SHOWN_CHARS = 200  # model text quoted in an error message is cut to about this
+# A whole call at the start of a line, as most plan lines are, recognised with one match:
+# `_HEADER`, then arguments with no escapes, comments or triple quotes and brackets at most
+# one level deep, then the ")". Where it matches, the argument scanner would end the call at
+# the same ")" (a quote right after a string's closing quote is excluded: that is `"""`).
+_ATOM = r"""[^()\[\]{}'"#\\\n]|"[^"\\\n]*"(?!")|'[^'\\\n]*'(?!')"""
+_SIMPLE_CALL = re.compile(
+    rf"""\s*(\d{{1,18}})\s*\.\s*([A-Za-z_]\w*)\s*\(((?:{_ATOM}|\[(?:{_ATOM})*\]|\((?:{_ATOM})*\)|\{{(?:{_ATOM})*\}})*)\)"""
+)
 # what a line after an open call may start with that is never a continuation of the call
 _NOT_CONTINUATIONS = ("Thought", END_OF_PLAN)
 
@@ -327,7 +335,22 @@ class PlanParser:
         lines = chunk.replace("\r", "").split("\n")
         last = len(lines) - 1
         for k, piece in enumerate(lines):
-            if piece:
+            if not piece:
+                pass
+            elif self._size == 0 and not self._watching and self._pending is None and self._head is None:
+                # the line starts here: most lines are a whole simple call, read at once
+                match = _SIMPLE_CALL.match(piece)
+                if match is not None and match.end() <= MAX_LINE_CHARS:
+                    digits, name, close = match.group(1), match.group(2), match.end(3)
+                    task = self._call_task(
+                        int(digits), name, piece[:close], match.start(1), match.start(2), match.start(3)
+                    )
+                    out.append(task)
+                    self._watching = True
+                    self._watch(piece[close + 1 :])
+                else:
+                    self._take(piece, out)
+            else:
                 self._take(piece, out)
             if k < last and not self._ended:
                 self._end_line(out)
@@ -414,7 +437,7 @@ class PlanParser:
         scanner, head = self._scanner, self._head
         assert scanner is not None and scanner.end is not None and head is not None
         line = "".join(self._parts)
-        out.append(self._call_task(head, line[: scanner.end]))
+        out.append(self._head_task(head, line[: scanner.end]))
         self._parts, self._watching = [], True
         self._watch(line[scanner.end + 1 :])
 
@@ -535,7 +558,7 @@ class PlanParser:
             scanner = _CallScanner(head.end)
             scanner.feed(line[head.end :], final=True)
             if scanner.end is not None:
-                out.append(self._call_task(head, line[: scanner.end]))
+                out.append(self._head_task(head, line[: scanner.end]))
             else:
                 self._repair_call(line, head, scanner, out)
             return
@@ -578,18 +601,21 @@ class PlanParser:
         body = line if scanner.cut is None else line[: scanner.cut]
         # append the missing closers; the last one is the call's own parenthesis
         repaired = body.rstrip() + "".join(_CLOSERS[b] for b in reversed(scanner.stack))
-        out.append(self._call_task(head, repaired[:-1]))
+        out.append(self._head_task(head, repaired[:-1]))
 
     # -- task construction -----------------------------------------------------------
 
-    def _call_task(self, head: _Head, upto_close: str) -> Task:
-        """`upto_close` is the line up to (not including) the call's closing parenthesis."""
-        idx, name = head.idx, head.tool
-        text = upto_close[head.id_start :].strip() + ")"
+    def _head_task(self, head: _Head, upto_close: str) -> Task:
+        return self._call_task(head.idx, head.tool, upto_close, head.id_start, head.name_start, head.end)
+
+    def _call_task(self, idx: int, name: str, upto_close: str, id_start: int, name_start: int, start: int) -> Task:
+        """`upto_close` is the line up to (not including) the call's closing parenthesis; the
+        offsets are those of the id, the tool's name and the first argument."""
+        text = upto_close[id_start:].strip() + ")"
         try:
-            args, kwargs, refs = _parse_arguments(upto_close, head.end)
+            args, kwargs, refs = _parse_arguments(upto_close, start)
         except _ArgumentError as exc:
-            call_text = _clip(upto_close[head.name_start :] + ")")
+            call_text = _clip(upto_close[name_start:] + ")")
             return self._error_task(idx, name, f"cannot parse the arguments of {call_text}: {exc}", text=text)
         return self._make_task(idx, name, args, kwargs, text=text, refs=refs)
 
@@ -673,7 +699,7 @@ class _ArgumentError(Exception):
 def _parse_arguments(line: str, start: int) -> tuple[tuple, dict[str, Any], set[int]]:
     """Parse `line[start:]` (the text between the call's parentheses) as Python literals;
     returns the positional and keyword arguments and the ids they reference."""
-    fast = _fast_arguments(line, start)
+    fast = _fast_arguments(line, start, len(line))
     if fast is not None:
         return fast
     return _ast_arguments(line, start)
@@ -751,49 +777,48 @@ _NO = object()  # the fast path gives up
 _SCALAR_KINDS = frozenset(range(1, 8))
 
 
-def _fast_arguments(line: str, start: int) -> tuple[tuple, dict[str, Any], set[int]] | None:
-    end = len(line)
+def _fast_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, Any], set[int]] | None:
+    """`line[start:end]` as arguments, or None if it is not made of the simple shapes."""
     refs: set[int] = set()
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
-    token = _FAST_TOKEN.match(line, start)
+    token = _FAST_TOKEN.match(line, start, end)
     if token is None:
-        return ((), kwargs, refs) if _BLANK.fullmatch(line, start) else None
+        return ((), kwargs, refs) if _BLANK.fullmatch(line, start, end) else None
     try:
         while True:
             if token.lastindex == 8:
                 name = token.group(8)
                 if name in kwargs or iskeyword(name) or name == "__debug__":
                     return None
-                value_token = _FAST_TOKEN.match(line, token.end())
+                value_token = _FAST_TOKEN.match(line, token.end(), end)
                 if value_token is None:
                     return None
-                value, i = _fast_value(line, value_token, refs)
+                value, i = _fast_value(line, value_token, end, refs)
                 kwargs[name] = value
             elif kwargs:  # a positional argument after a keyword one
                 return None
             else:
-                value, i = _fast_value(line, token, refs)
+                value, i = _fast_value(line, token, end, refs)
                 args.append(value)
             if value is _NO:
                 return None
-            token = _FAST_TOKEN.match(line, i)
+            token = _FAST_TOKEN.match(line, i, end)
             if token is None:
-                return (tuple(args), kwargs, refs) if _BLANK.fullmatch(line, i) else None
+                return (tuple(args), kwargs, refs) if _BLANK.fullmatch(line, i, end) else None
             if token.group(9) != ",":
                 return None
             i = token.end()
-            token = _FAST_TOKEN.match(line, i)
+            token = _FAST_TOKEN.match(line, i, end)
             if token is None:  # a trailing comma
-                return (tuple(args), kwargs, refs) if _BLANK.fullmatch(line, i) else None
+                return (tuple(args), kwargs, refs) if _BLANK.fullmatch(line, i, end) else None
     except ValueError:  # a number or reference too long for int(): Python's parser words it
         return None
-    assert end  # unreachable
 
 
-def _fast_value(line: str, token: re.Match[str], refs: set[int]) -> tuple[Any, int]:
+def _fast_value(line: str, token: re.Match[str], end: int, refs: set[int]) -> tuple[Any, int]:
     """The value that starts with `token`, and where it ends; `_NO` if it is not a simple one."""
-    kind, end = token.lastindex, token.end()
+    kind, after = token.lastindex, token.end()
     if kind == 1 or kind == 2:
         text = token.group(kind)
         if "$" in text:
@@ -801,47 +826,47 @@ def _fast_value(line: str, token: re.Match[str], refs: set[int]) -> tuple[Any, i
             if match is not None:
                 ref = int(match.group(1) or match.group(2))
                 refs.add(ref)
-                return Ref(ref), end
+                return Ref(ref), after
             refs.update(refs_in_text(text))
-        return text, end
+        return text, after
     if kind == 5 or kind == 6:
         ref = int(token.group(kind))
         refs.add(ref)
-        return Ref(ref), end
+        return Ref(ref), after
     if kind == 3:
-        return int(token.group(3)), end
+        return int(token.group(3)), after
     if kind == 4:
-        return float(token.group(4)), end
+        return float(token.group(4)), after
     if kind == 7:
-        return _CONSTANTS[token.group(7)], end
+        return _CONSTANTS[token.group(7)], after
     opener = token.group(9)
     if opener == "[":
-        items, end, _ = _fast_items(line, end, "]", refs)
-        return items, end
+        items, after, _ = _fast_items(line, after, end, "]", refs)
+        return items, after
     if opener == "(":
-        items, end, comma = _fast_items(line, end, ")", refs)
+        items, after, comma = _fast_items(line, after, end, ")", refs)
         if items is _NO or (len(items) == 1 and not comma):  # `(x)` is x
-            return (_NO if items is _NO else items[0]), end
-        return tuple(items), end
+            return (_NO if items is _NO else items[0]), after
+        return tuple(items), after
     if opener == "{":
-        return _fast_dict(line, end, refs)
-    return _NO, end
+        return _fast_dict(line, after, end, refs)
+    return _NO, after
 
 
-def _fast_items(line: str, i: int, closer: str, refs: set[int]) -> tuple[Any, int, bool]:
+def _fast_items(line: str, i: int, end: int, closer: str, refs: set[int]) -> tuple[Any, int, bool]:
     """The items of a list or tuple up to `closer`, where it ends, and whether a comma ended them."""
     items: list[Any] = []
-    token = _FAST_TOKEN.match(line, i)
+    token = _FAST_TOKEN.match(line, i, end)
     if token is None:
         return _NO, i, False
     if token.group(9) == closer:
         return items, token.end(), False
     while True:
-        value, i = _fast_value(line, token, refs)
+        value, i = _fast_value(line, token, end, refs)
         if value is _NO:
             return _NO, i, False
         items.append(value)
-        token = _FAST_TOKEN.match(line, i)
+        token = _FAST_TOKEN.match(line, i, end)
         if token is None:
             return _NO, i, False
         punct = token.group(9)
@@ -849,16 +874,16 @@ def _fast_items(line: str, i: int, closer: str, refs: set[int]) -> tuple[Any, in
             return items, token.end(), False
         if punct != ",":
             return _NO, i, False
-        token = _FAST_TOKEN.match(line, token.end())
+        token = _FAST_TOKEN.match(line, token.end(), end)
         if token is None:
             return _NO, i, False
         if token.group(9) == closer:
             return items, token.end(), True
 
 
-def _fast_dict(line: str, i: int, refs: set[int]) -> tuple[Any, int]:
+def _fast_dict(line: str, i: int, end: int, refs: set[int]) -> tuple[Any, int]:
     out: dict[Any, Any] = {}
-    token = _FAST_TOKEN.match(line, i)
+    token = _FAST_TOKEN.match(line, i, end)
     if token is None:
         return _NO, i
     if token.group(9) == "}":
@@ -866,18 +891,18 @@ def _fast_dict(line: str, i: int, refs: set[int]) -> tuple[Any, int]:
     while True:
         if token.lastindex not in _SCALAR_KINDS:  # a container key: unhashable, or a set
             return _NO, i
-        key, i = _fast_value(line, token, refs)
-        token = _FAST_TOKEN.match(line, i)
+        key, i = _fast_value(line, token, end, refs)
+        token = _FAST_TOKEN.match(line, i, end)
         if token is None or token.group(9) != ":":
             return _NO, i
-        token = _FAST_TOKEN.match(line, token.end())
+        token = _FAST_TOKEN.match(line, token.end(), end)
         if token is None:
             return _NO, i
-        value, i = _fast_value(line, token, refs)
+        value, i = _fast_value(line, token, end, refs)
         if value is _NO:
             return _NO, i
         out[key] = value  # a repeated key keeps its first spelling and its last value, as in Python
-        token = _FAST_TOKEN.match(line, i)
+        token = _FAST_TOKEN.match(line, i, end)
         if token is None:
             return _NO, i
         punct = token.group(9)
@@ -885,7 +910,7 @@ def _fast_dict(line: str, i: int, refs: set[int]) -> tuple[Any, int]:
             return out, token.end()
         if punct != ",":
             return _NO, i
-        token = _FAST_TOKEN.match(line, token.end())
+        token = _FAST_TOKEN.match(line, token.end(), end)
         if token is None:
             return _NO, i
         if token.group(9) == "}":
