@@ -104,6 +104,8 @@ def test_smoke_run_writes_a_well_formed_report(tmp_path, capsys):
             "--repeats", "1",
             "--dag-sizes", "100",
             "--dag-repeats", "1",
+            "--shape-sizes", "50,100",
+            "--shape-repeats", "1",
             "--out", str(out),
             "--markdown", str(md),
             "--no-plots",
@@ -133,7 +135,35 @@ def test_smoke_run_writes_a_well_formed_report(tmp_path, capsys):
         assert _finite_positive(dag[key])
     assert dag["problems"] == []
     assert report["profile"]["top_by_tottime"]
+    assert report["commit"]["head"]
+    assert set(report["shapes"]) == set(runtime.wl.SHAPES)
+    for shape in report["shapes"].values():
+        assert set(shape["sizes"]) == {"50", "100"} and _finite_positive(shape["linearity"])
+        for entry in shape["sizes"].values():
+            assert entry["problems"] == []
+            for key in ("whole_cpu_us_per_task", "bound_cpu_us_per_task", "ratio"):
+                assert _finite_positive(entry[key])
+        lag = shape["sizes"]["100"]["lag"]  # the size nearest 10,000 gets the lag ticker
+        assert lag["n"] >= 1 and lag["max_ms"] >= lag["p50_ms"]
+    assert "| shape | tasks |" in printed
     memory = report["memory"]
     assert memory["done"] == 100
     assert _finite_positive(memory["baseline_rss_mib"]) and memory["peak_rss_mib"] >= memory["baseline_rss_mib"]
     assert {t["target"] for t in report["targets"]} and all(isinstance(t["met"], bool) for t in report["targets"])
+
+
+def test_shape_plans_have_the_named_dependencies():
+    wl = runtime.wl
+    assert wl.shape_deps("fan-out", 4, 0) == [(), (1,), (1,), (1,)]
+    assert wl.shape_deps("chain", 4, 0) == [(), (1,), (2,), (3,)]
+    assert wl.shape_deps("random DAG", 50, 0) == wl.random_dag(50, 0)[1]
+    text = wl.shape_plan([(), (1,), (1, 2)])
+    assert text == "1. op()\n2. op($1)\n3. op($1, $2)\n4. join()<END_OF_PLAN>"
+    with pytest.raises(ValueError, match="unknown shape"):
+        wl.shape_deps("star", 3, 0)
+
+
+def test_event_bound_runs_every_node_after_its_dependencies():
+    import asyncio
+
+    assert asyncio.run(runtime.event_bound(runtime.wl.shape_deps("random DAG", 200, 1))) >= 0

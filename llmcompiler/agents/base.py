@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,6 +242,7 @@ class Run:
         self.exception: LLMCompilerError | None = None
         self.status = RunStatus.ANSWERED
         self.scheduler: Scheduler | None = None
+        self.group: TaskGroup | None = None
 
     @property
     def plans(self) -> list[str]:
@@ -262,6 +263,7 @@ class Run:
         try:
             async with scope:
                 async with TaskGroup() as group:
+                    self.group = group  # the run's one TaskGroup, for helpers of `proceed` too
                     self.scheduler = Scheduler(
                         self.agent.tools,
                         group=group,
@@ -338,6 +340,7 @@ class Run:
         *,
         stop: Sequence[str],
         on_text: Any,
+        drain: Callable[[], Awaitable[None]] | None = None,
     ) -> tuple[str, str | None, ModelError | None]:
         """Stream one model call; returns its text, an error message and the error (None if
         it ended well; an exception that is not ours comes wrapped in a `ModelError`).
@@ -346,6 +349,8 @@ class Run:
         the model meant to write (callers must not parse it as whole).
         """
         done = await stream_call(model, messages, stop=stop, on_text=on_text)
+        if drain is not None:  # what `on_text` handed on is handled before the call is reported
+            await drain()
         self.emit(
             ev.ModelCall(
                 role=role,

@@ -18,6 +18,8 @@ event (`llmcompiler.runtime.events`), and `RunResult` is built from them.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,7 @@ from llmcompiler.llm.base import ChatModel
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
 from llmcompiler.runtime import events as ev
+from llmcompiler.runtime._loop import yield_to_loop
 from llmcompiler.runtime.threads import ThreadRunner
 
 if TYPE_CHECKING:
@@ -114,7 +117,7 @@ class _CompilerRun(Run):
             if decision.action == "finish":
                 self.answer = decision.content
                 return
-            self.earlier.append(EarlierRound(self._scratchpad(round), decision.thought, decision.content))
+            self.earlier.append(EarlierRound(await self._scratchpad(round), decision.thought, decision.content))
             self.emit(ev.Replan(round=round + 1, reason=decision.content))
 
     # -- planner ---------------------------------------------------------------------
@@ -139,13 +142,15 @@ class _CompilerRun(Run):
                 scheduler.submit(task, round)  # (which reports it: TaskParsed)
                 self.next_id = max(self.next_id, task.idx + 1)
 
-        def on_text(chunk: str) -> None:
-            self.emit(ev.PlannerToken(round=round, text=chunk))
-            if self.agent.stream:
-                take(parser.feed(chunk))
-
+        feed = _SlicedFeed(self, round, parser, take, stream=self.agent.stream)
         text, error, exception = await self._call_model(
-            "planner", round, self.agent.planner, messages, stop=[END_OF_PLAN, *EXAMPLE_BOUNDARIES], on_text=on_text
+            "planner",
+            round,
+            self.agent.planner,
+            messages,
+            stop=[END_OF_PLAN, *EXAMPLE_BOUNDARIES],
+            on_text=feed.on_text,
+            drain=feed.drain,
         )
         if error is None:
             if not self.agent.stream:
@@ -158,9 +163,10 @@ class _CompilerRun(Run):
 
     async def _join(self, round: int, *, final: bool) -> Decision | None:
         self.emit(ev.JoinerStarted(round=round))
+        scratchpad = await self._scratchpad(round)
         messages = joiner_messages(
             question=self.question,
-            scratchpad="\n\n".join([*(r.plan for r in self.earlier), self._scratchpad(round)]),
+            scratchpad="\n\n".join([*(r.plan for r in self.earlier), scratchpad]),
             examples=self.agent.joiner_examples,
             last_round=final,
         )
@@ -207,10 +213,17 @@ class _CompilerRun(Run):
             return None
         return decision
 
-    def _scratchpad(self, round: int) -> str:
+    async def _scratchpad(self, round: int) -> str:
+        """The round's calls and observations for the joiner (and the next planner).
+
+        Rendered SCRATCHPAD_SLICE records at a time with a turn of the event loop between
+        slices: for 10,000 tasks it is ~10 ms of work, which would otherwise be one stall.
+        """
         assert self.scheduler is not None
         lines = []
-        for record in self.scheduler.ordered():
+        for n, record in enumerate(self.scheduler.ordered(), 1):
+            if n % SCRATCHPAD_SLICE == 0:
+                await yield_to_loop()
             if record.round != round:
                 continue
             task = record.task
@@ -221,3 +234,97 @@ class _CompilerRun(Run):
                 line = task.text or f"{task.idx}. {task.call_text()}"
             lines.append((task.thought, line, record.observation))
         return render_scratchpad(lines)
+
+
+# A chunk with more lines than this is parsed and dispatched in slices of this many lines,
+# with a turn of the event loop between slices (see `_SlicedFeed`).
+SLICE_LINES = 16
+# Records rendered between two turns of the event loop in `_scratchpad`.
+SCRATCHPAD_SLICE = 500
+
+
+class _SlicedFeed:
+    """Hands the planner's chunks to the parser and the scheduler without stalling the loop.
+
+    A small chunk (the usual: a few tokens) is handled at once, inside the model's stream,
+    as it always was. A large one (a fast server's 256 tokens can complete hundreds of
+    calls) would be parsed and dispatched in one synchronous step of tens of ms, during
+    which no task that is already ready can start and no timer fires. Such a chunk goes to
+    a consumer task in the run's TaskGroup instead, which feeds the parser SLICE_LINES
+    lines at a time (the parser takes text in any pieces) and yields to the loop after each
+    slice, so the tasks of the first lines start while the rest is parsed. Chunks stay in
+    order, each one's PlannerToken comes before the tasks it completes (the same events as
+    before), and `drain` (awaited before the model call is reported) lets the consumer finish.
+    """
+
+    __slots__ = ("_busy", "_consumer", "_ended", "_parser", "_pending", "_round", "_run", "_stream", "_take", "_wake")
+
+    def __init__(self, run: _CompilerRun, round: int, parser: PlanParser, take: Any, *, stream: bool) -> None:
+        self._run = run
+        self._round = round
+        self._parser = parser
+        self._take = take
+        self._stream = stream
+        self._pending: deque[str] = deque()
+        self._wake: asyncio.Event | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._busy = False
+        self._ended = False
+
+    def on_text(self, chunk: str) -> None:
+        if not (self._busy or self._pending) and (not self._stream or chunk.count("\n") <= SLICE_LINES):
+            self._handle(chunk)  # nothing queued before it: at once, as it arrives
+            return
+        self._pending.append(chunk)
+        if self._consumer is None:
+            group = self._run.group
+            assert group is not None
+            self._wake = asyncio.Event()
+            self._consumer = group.create_task(self._consume(), name="llmcompiler-plan-feed")
+        assert self._wake is not None
+        self._wake.set()
+
+    def _handle(self, chunk: str) -> None:
+        self._run.emit(ev.PlannerToken(round=self._round, text=chunk))
+        if self._stream:
+            self._take(self._parser.feed(chunk))
+
+    async def _consume(self) -> None:
+        wake = self._wake
+        assert wake is not None
+        pending = self._pending
+        while True:
+            wake.clear()
+            while pending:
+                self._busy = True
+                chunk = pending.popleft()
+                self._run.emit(ev.PlannerToken(round=self._round, text=chunk))
+                at = 0
+                while at < len(chunk):
+                    end = _after_lines(chunk, at, SLICE_LINES)
+                    self._take(self._parser.feed(chunk[at:end]))
+                    at = end
+                    if at < len(chunk) or pending:
+                        await yield_to_loop()
+                self._busy = False
+            if self._ended:
+                return
+            await wake.wait()
+
+    async def drain(self) -> None:
+        """The model's stream has ended: let the consumer (if one was started) finish."""
+        self._ended = True
+        if self._consumer is not None:
+            assert self._wake is not None
+            self._wake.set()
+            await self._consumer
+
+
+def _after_lines(text: str, start: int, lines: int) -> int:
+    """The index just past the `lines`-th newline from `start` (or the end of `text`)."""
+    at = start
+    for _ in range(lines):
+        at = text.find("\n", at) + 1
+        if at == 0:
+            return len(text)
+    return at

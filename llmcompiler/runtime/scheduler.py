@@ -51,7 +51,8 @@ slot) is skipped with "skipped: <why> before the task could start".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 
 from llmcompiler._compat import TaskGroup
 from llmcompiler.plan.task import Task
@@ -62,6 +63,14 @@ from llmcompiler.runtime.protocols import RuntimeTool
 from llmcompiler.runtime.threads import ThreadRunner, shared_runner
 
 __all__ = ["Scheduler", "TaskRecord", "TaskStatus"]  # the record types live in the ledger
+
+# At most this many tasks are started (created in the TaskGroup) per event-loop iteration.
+# Every task created in one iteration runs its first step in the next one, before any timer
+# or I/O callback that falls due meanwhile: a task finishing with 10,000 dependents would
+# stall the loop for the whole batch (tens of ms). The rest wait in `_ready`, in order, and
+# go in the next iterations (a `call_soon`, so nothing polls or sleeps); a small plan never
+# reaches this and starts every task at once.
+START_SLICE = 128
 
 
 class Scheduler:
@@ -91,6 +100,9 @@ class Scheduler:
         self._unfinished = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._ready: deque[TaskRecord] = deque()  # ready tasks past this iteration's START_SLICE
+        self._started_now = 0  # tasks started since the last `_next_slice`
+        self._slice_pending = False  # a `_next_slice` is scheduled
 
     # -- public --------------------------------------------------------------------
 
@@ -134,6 +146,7 @@ class Scheduler:
 
     def stop(self, why: str) -> None:
         """End every unfinished task, saying `why` (the run stopped; its TaskGroup has exited)."""
+        self._ready.clear()  # never to be started now
         for record in sorted(self.records.values(), key=lambda r: r.idx):
             if record.status.finished:
                 continue
@@ -153,7 +166,32 @@ class Scheduler:
 
     def _start(self, record: TaskRecord) -> None:
         self._emit(ev.TaskReady(idx=record.idx))
-        self._group.create_task(self._run(record), name=f"llmcompiler-task-{record.idx}")
+        if self._started_now < START_SLICE and not self._ready:
+            self._started_now += 1
+            self._group.create_task(self._run(record), name=f"llmcompiler-task-{record.idx}")
+        else:
+            self._ready.append(record)
+        if not self._slice_pending:
+            self._slice_pending = True
+            asyncio.get_running_loop().call_soon(self._next_slice)
+
+    def _next_slice(self) -> None:
+        """A new loop iteration: a new START_SLICE budget, spent first on the tasks waiting."""
+        self._slice_pending = False
+        self._started_now = 0
+        ready = self._ready
+        try:
+            while ready and self._started_now < START_SLICE:
+                record = ready[0]
+                self._group.create_task(self._run(record), name=f"llmcompiler-task-{record.idx}")
+                ready.popleft()
+                self._started_now += 1
+        except RuntimeError:  # the TaskGroup is shutting down: `stop` skips what is left
+            ready.clear()
+            return
+        if self._started_now:  # (reset the budget once more, one iteration later)
+            self._slice_pending = True
+            asyncio.get_running_loop().call_soon(self._next_slice)
 
     async def _run(self, record: TaskRecord) -> None:
         task = record.task
@@ -178,9 +216,9 @@ class Scheduler:
                     args,
                     kwargs,
                     threads=self._threads,
-                    on_retry=lambda attempt, error: self._emit(
-                        ev.TaskRetrying(idx=task.idx, attempt=attempt, error=error)
-                    ),
+                    # a closure only for a tool that retries: most never do, and each closure
+                    # is one more container per task for the garbage collector
+                    on_retry=self._retry_reporter(task.idx) if tool.retries else None,
                 )
             finally:
                 if self._limit is not None:
@@ -197,6 +235,10 @@ class Scheduler:
         else:
             self._emit(ev.TaskFailed(idx=task.idx, error=outcome.observation, attempts=outcome.attempts))
         self._finish(record)
+
+    def _retry_reporter(self, idx: int) -> Callable[[int, str], None]:
+        emit = self._emit
+        return lambda attempt, error: emit(ev.TaskRetrying(idx=idx, attempt=attempt, error=error))
 
     def _finish(self, record: TaskRecord) -> None:
         """Release or skip the waiting dependents of a task whose end was just emitted."""

@@ -42,6 +42,50 @@ RESERVED_NAMES = frozenset({"join"})
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
+_UNSET: Any = object()
+
+
+class _QuickFit:
+    """Whether a call fits plain parameters (positional-or-keyword, keyword-only, `*args`,
+    `**kwargs`), without `inspect.Signature.bind`, which costs several µs on every task.
+
+    It only ever says "fits" for calls Python would bind; anything else (a misfit, or a
+    signature with positional-only parameters or aliased names) goes to the full check,
+    which also writes the error.
+    """
+
+    __slots__ = ("index", "keyword_only", "n_positional", "required", "var_keyword", "var_positional")
+
+    def __init__(self, params: Parameters) -> None:
+        positional = [p for p in params.params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        self.index = {p.name: i for i, p in enumerate(positional)}
+        self.n_positional = len(positional)
+        self.keyword_only = frozenset(p.name for p in params.params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+        # (name, position): a required keyword-only parameter has no position (a huge one)
+        self.required = tuple((p.name, self.index.get(p.name, 1 << 30)) for p in params.params if p.required)
+        self.var_positional = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params.params)
+        self.var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.params)
+
+    @classmethod
+    def of(cls, params: Parameters) -> _QuickFit | None:
+        if params._aliases or any(p.kind is inspect.Parameter.POSITIONAL_ONLY for p in params.params):
+            return None
+        return cls(params)
+
+    def fits(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        n = len(args)
+        if n > self.n_positional and not self.var_positional:
+            return False
+        for key in kwargs:
+            at = self.index.get(key)
+            if at is None:
+                if key not in self.keyword_only and not self.var_keyword:
+                    return False
+            elif at < n:  # given positionally too
+                return False
+        return all(at < n or name in kwargs for name, at in self.required)
+
+
 def _default_stringify(name: str, args: Iterable[Any], kwargs: Mapping[str, Any]) -> str:
     parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
@@ -107,9 +151,7 @@ class Tool:
         if description is None:
             description = ""
         if not isinstance(description, str):
-            raise ValueError(
-                f"tool {name!r}: description must be a string, got {type(description).__name__}"
-            )
+            raise ValueError(f"tool {name!r}: description must be a string, got {type(description).__name__}")
         if stringify_rule is not None and not callable(stringify_rule):
             raise ValueError(f"tool {name!r}: stringify_rule must be callable or None")
         # ConfigurationError is a ValueError: callers catching ValueError keep working.
@@ -130,8 +172,7 @@ class Tool:
             or max_concurrency < 1
         ):
             raise ConfigurationError(
-                f"tool {name!r}: max_concurrency must be an int >= 1 or None, "
-                f"got {max_concurrency!r}"
+                f"tool {name!r}: max_concurrency must be an int >= 1 or None, got {max_concurrency!r}"
             )
 
         self.name: str = name
@@ -220,7 +261,14 @@ class Tool:
         `TypeError` naming the tool and its parameters when it does not fit.
         """
         args, kwargs = tuple(args), dict(kwargs)
-        self._call.bind(self.name, args, kwargs)
+        fit = self.__dict__.get("_quick_fit", _UNSET)
+        if fit is _UNSET or fit[0] is not self._call:
+            fit = self.__dict__["_quick_fit"] = (self._call, _QuickFit.of(self._call))
+        quick = fit[1]
+        if quick is None or not quick.fits(args, kwargs):
+            # the full check (`inspect.Signature.bind`): it raises TypeError naming what does not
+            # fit, or accepts a call the quick check does not understand
+            self._call.bind(self.name, args, kwargs)
         return args, kwargs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -284,19 +332,13 @@ class Tool:
         return f"<{type(self).__name__} {self.name}{self.signature}{tail}>"
 
 
-
 def check_name(name: Any) -> None:
     if not isinstance(name, str) or not name:
         raise ValueError(f"tool name must be a non-empty string, got {name!r}")
     if not (_NAME.fullmatch(name) and name.isidentifier()):
-        raise ValueError(
-            f"tool name {name!r} is not a valid identifier "
-            "(ASCII letter or _, then letters, digits or _)"
-        )
+        raise ValueError(f"tool name {name!r} is not a valid identifier (ASCII letter or _, then letters, digits or _)")
     if name in RESERVED_NAMES:
         raise ValueError(f"tool name {name!r} is reserved: join() closes a plan")
-
-
 
 
 @overload
