@@ -772,6 +772,14 @@ _FAST_TOKEN = re.compile(
     r"""|([][(){},:]))"""  # 9: punctuation
 )
 _BLANK = re.compile(r"[ \t\n]*")
+# The flattest shape of all, positional strings, integers and references and nothing else
+# (`op($1, $2)`, `search("x")`): validated with one match, its values read with one findall.
+_FLAT_VALUE = (
+    r"""[ \t\n]*(?:"([^"\\\n\x00\ud800-\udfff]*)"|'([^'\\\n\x00\ud800-\udfff]*)'"""
+    r"""|(-?(?:[1-9][0-9]*|0+))(?![\w.])|\$(?:\{(0|[1-9][0-9]{0,17})\}|(0|[1-9][0-9]{0,17})(?![0-9])))[ \t\n]*"""
+)
+_FLAT_ITEM = re.compile(_FLAT_VALUE)
+_FLAT_ARGS = re.compile(rf"[ \t\n]*(?:{_FLAT_VALUE.replace('(', '(?:').replace('(?:?', '(?')}(?:,|$))*[ \t\n]*")
 _CONSTANTS = {"True": True, "False": False, "None": None, **_JSON_NAMES}
 _NO = object()  # the fast path gives up
 _SCALAR_KINDS = frozenset(range(1, 8))
@@ -779,6 +787,8 @@ _SCALAR_KINDS = frozenset(range(1, 8))
 
 def _fast_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, Any], set[int]] | None:
     """`line[start:end]` as arguments, or None if it is not made of the simple shapes."""
+    if _FLAT_ARGS.fullmatch(line, start, end) is not None:
+        return _flat_arguments(line, start, end)
     refs: set[int] = set()
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
@@ -814,6 +824,33 @@ def _fast_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, A
                 return (tuple(args), kwargs, refs) if _BLANK.fullmatch(line, i, end) else None
     except ValueError:  # a number or reference too long for int(): Python's parser words it
         return None
+
+
+def _flat_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, Any], set[int]] | None:
+    refs: set[int] = set()
+    args: list[Any] = []
+    try:
+        for double, single, number, braced, bare in _FLAT_ITEM.findall(line, start, end):
+            if bare or braced:
+                ref = int(bare or braced)
+                refs.add(ref)
+                args.append(Ref(ref))
+            elif number:
+                args.append(int(number))
+            else:
+                text = double or single
+                if "$" in text:
+                    match = REF_PATTERN.fullmatch(text)
+                    if match is not None:
+                        ref = int(match.group(1) or match.group(2))
+                        refs.add(ref)
+                        args.append(Ref(ref))
+                        continue
+                    refs.update(refs_in_text(text))
+                args.append(text)
+    except ValueError:  # an integer too long for int()
+        return None
+    return tuple(args), {}, refs
 
 
 def _fast_value(line: str, token: re.Match[str], end: int, refs: set[int]) -> tuple[Any, int]:
