@@ -346,8 +346,14 @@ class PlanParser:
                         int(digits), name, piece[:close], match.start(1), match.start(2), match.start(3)
                     )
                     out.append(task)
+                    rest = piece[close + 1 :]
+                    if k < last:  # the line ends here too: the state is already that of a new line
+                        if END_OF_PLAN in rest:
+                            self._ended = True
+                            break
+                        continue
                     self._watching = True
-                    self._watch(piece[close + 1 :])
+                    self._watch(rest)
                 else:
                     self._take(piece, out)
             else:
@@ -629,15 +635,18 @@ class PlanParser:
         if problem is None and self._join is not None:
             problem = "a second join() in one plan" if name == JOIN else f"task after join() (${self._join})"
         deps = sorted(refs) if refs else []
-        if problem is None:
+        # (all in `_seen_set`: none is `idx`, which `_check_id` found unused)
+        if problem is None and deps and not self._seen_set.issuperset(deps):
             problem = self._check_refs(idx, deps)
         if problem is not None:
             return self._error_task(idx, name, problem, text=text, deps=deps, args=args, kwargs=kwargs)
         if name == JOIN:
             self._join = idx
             args, kwargs, deps = (), {}, sorted(self._seen)
-        self._remember(idx)
-        return Task(idx, name, args, kwargs, tuple(deps), self._take_thought(), text)
+        self._seen.append(idx)
+        self._seen_set.add(idx)
+        thought, self._thought = self._thought, None
+        return Task(idx, name, args, kwargs, tuple(deps), thought, text)
 
     def _error_task(
         self,
