@@ -12,6 +12,13 @@ under LINEAR_GROWTH. Every run's result is checked too (the tasks or the decisio
 and the exit status is 1 if one was wrong, else 0; a growth over the target is reported,
 not failed.
 
+It also measures CPU microseconds per task on whole plans as the runtime benchmark streams
+them (256 word-tokens per chunk, `split_tokens`): the `plan` input above at 200 KB, and the
+fan-out, chain and random-DAG plans of benchmarks/runtime.py at 10k and 100k calls; the
+median of `--task-repeats` runs. `--baseline DIR` measures the same chunks again with the
+plan parser of another checkout (a `git worktree` of an older commit, say), in a child
+process, runs interleaved, and reports both: the before/after table.
+
 Writes the Markdown report (`--markdown`, default docs/parser-benchmark.md for a full run,
 benchmarks/results/parser.md for --quick) and prints it.
 """
@@ -19,10 +26,15 @@ benchmarks/results/parser.md for --quick) and prints it.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import pickle
 import platform
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -32,8 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import _workloads as wl  # noqa: E402
 from llmcompiler._argparse import ArgumentParser, count  # noqa: E402
 from llmcompiler.agents.joiner import Decision, parse_decision  # noqa: E402
+from llmcompiler.llm.base import split_tokens  # noqa: E402
 from llmcompiler.plan.parser import MAX_LINE_CHARS, PlanParser  # noqa: E402
 from llmcompiler.plan.task import Task  # noqa: E402
 
@@ -219,6 +233,114 @@ def growth(sizes: Sequence[int], per_kb: Sequence[float]) -> float:
     return worst
 
 
+# -- per task, as the runtime benchmark streams plans -----------------------------------------
+
+TASK_CHUNK_TOKENS = 256  # what benchmarks/runtime.py's DAG runs stream
+TASK_SIZES = (10_000, 100_000)
+TASK_TOOLS = (*TOOLS, "op")
+
+
+def task_plans(sizes: Sequence[int] = TASK_SIZES, seed: int = 0) -> dict[str, list[str]]:
+    """name -> the plan's chunks: the `plan` input and the runtime benchmark's shapes."""
+    texts = {"plan (200 KB)": _plan(200_000)[0]}
+    for shape in wl.SHAPES:
+        for n in sizes:
+            texts[f"{shape} {n // 1000}k"] = wl.shape_plan(wl.shape_deps(shape, n, seed))
+    out = {}
+    for name, text in texts.items():
+        tokens = split_tokens(text)
+        out[name] = ["".join(tokens[i : i + TASK_CHUNK_TOKENS]) for i in range(0, len(tokens), TASK_CHUNK_TOKENS)]
+    return out
+
+
+def _task_run(parser_class: type, chunks: list[str]) -> tuple[float, int, int]:
+    """One parse of `chunks`: CPU µs per task, tasks, failed tasks."""
+    parser = parser_class(TASK_TOOLS)
+    out: list[Task] = []
+    start = time.process_time()
+    for chunk in chunks:
+        out += parser.feed(chunk)
+    out += parser.close()
+    seconds = time.process_time() - start
+    return seconds * 1e6 / max(len(out), 1), len(out), sum(t.error is not None for t in out)
+
+
+# run in a child process with another checkout first on sys.path: its parser, these chunks
+_BASELINE_CHILD = """
+import json, pickle, sys, time
+sys.path.insert(0, sys.argv[1])
+from llmcompiler.plan.parser import PlanParser
+plans = pickle.load(open(sys.argv[2], "rb"))
+out = {}
+for name, chunks in plans.items():
+    parser, tasks = PlanParser(pickle.loads(bytes.fromhex(sys.argv[3]))), []
+    start = time.process_time()
+    for chunk in chunks:
+        tasks += parser.feed(chunk)
+    tasks += parser.close()
+    seconds = time.process_time() - start
+    out[name] = [seconds * 1e6 / max(len(tasks), 1), len(tasks), sum(t.error is not None for t in tasks)]
+print(json.dumps(out))
+"""
+
+
+def measure_tasks(
+    plans: dict[str, list[str]], repeats: int, baseline: Path | None, log: Callable[[str], None]
+) -> dict:
+    """Median µs per task for each plan (and for the baseline's parser), runs interleaved."""
+    runs: dict[str, list[float]] = {name: [] for name in plans}
+    base_runs: dict[str, list[float]] = {name: [] for name in plans}
+    counts: dict[str, tuple[int, int]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "plans.pickle"
+        path.write_bytes(pickle.dumps(plans))
+        for r in range(repeats):
+            if baseline is not None:
+                child = subprocess.run(
+                    [sys.executable, "-c", _BASELINE_CHILD, str(baseline), str(path), pickle.dumps(TASK_TOOLS).hex()],
+                    capture_output=True, text=True, check=True, cwd=tmp,
+                )
+                for name, (us, _n, _failed) in json.loads(child.stdout).items():
+                    base_runs[name].append(us)
+            for name, chunks in plans.items():
+                us, n, failed = _task_run(PlanParser, chunks)
+                runs[name].append(us)
+                counts[name] = (n, failed)
+            log(f"per task, run {r + 1}/{repeats}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in runs.items()))
+    rows = []
+    for name in plans:
+        row = {"plan": name, "tasks": counts[name][0], "failed": counts[name][1],
+               "us_per_task": statistics.median(runs[name]), "runs": runs[name]}
+        if baseline is not None:
+            row["baseline_us_per_task"] = statistics.median(base_runs[name])
+            row["baseline_runs"] = base_runs[name]
+        rows.append(row)
+    return {"rows": rows, "repeats": repeats, "baseline": str(baseline) if baseline else None}
+
+
+def tasks_markdown(result: dict) -> list[str]:
+    base = result["baseline"] is not None
+    out = [
+        "## Per task, as the runtime benchmark streams plans",
+        "",
+        f"CPU µs per task of `PlanParser.feed`/`close` on whole plans in chunks of {TASK_CHUNK_TOKENS} word-tokens, "
+        f"the median of {result['repeats']} runs"
+        + (f"; *before*: the parser of `{result['baseline']}` on the same chunks, runs interleaved." if base else "."),
+        "",
+        "| plan | tasks | " + ("before | after | speed-up |" if base else "µs/task |"),
+        "|---|---:|" + ("---:|---:|---:|" if base else "---:|"),
+    ]
+    for row in result["rows"]:
+        cells = f"| {row['plan']} | {row['tasks']:,} | "
+        if base:
+            before, after = row["baseline_us_per_task"], row["us_per_task"]
+            cells += f"{before:.2f} µs | {after:.2f} µs | {before / after:.1f}x |"
+        else:
+            cells += f"{row['us_per_task']:.2f} µs |"
+        out.append(cells)
+    return out
+
+
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -226,7 +348,7 @@ def _size_label(size: int) -> str:
     return f"{size // 1_000_000} MB" if size >= 1_000_000 else f"{size // 1000} KB"
 
 
-def markdown(results: dict, sizes: Sequence[int], *, command: str) -> str:
+def markdown(results: dict, sizes: Sequence[int], *, command: str, tasks: dict | None = None) -> str:
     columns = " | ".join(_size_label(s) for s in sizes)
     rule = "|".join(["---"] * (len(sizes) + 2))
     out = [
@@ -263,6 +385,8 @@ def markdown(results: dict, sizes: Sequence[int], *, command: str) -> str:
             f"| {row['input']} | {values} | {row['growth']:.2f} | "
             f"{'yes' if row['growth'] < LINEAR_GROWTH else '**no**'} |"
         )
+    if tasks is not None:
+        out += ["", *tasks_markdown(tasks)]
     out += ["", "Inputs:", ""]
     out += [f"- plan `{name}`: {about}" for name, (about, _) in PLAN_INPUTS.items()]
     out += [f"- reply `{name}`: {about}" for name, (about, _) in REPLY_INPUTS.items()]
@@ -289,6 +413,14 @@ def build_parser(prog: str = "parser.py") -> argparse.ArgumentParser:
         type=Path,
         help="the report (default: docs/parser-benchmark.md for a full run, benchmarks/results/parser.md for --quick)",
     )
+    parser.add_argument(
+        "--task-repeats", type=count, help="runs of the per-task measurement, the median is kept (default 5, quick 1)"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. a git worktree of an older commit) whose plan parser is measured per task too",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
@@ -301,9 +433,19 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "parser.py") -> int:
         ROOT / "benchmarks" / "results" / "parser.md" if args.quick else ROOT / "docs" / "parser-benchmark.md"
     )
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if args.baseline is not None and not (args.baseline / "llmcompiler" / "plan" / "parser.py").is_file():
+        parser_error = f"--baseline {args.baseline}: no llmcompiler/plan/parser.py there"
+        print(f"parser.py: error: {parser_error}", file=sys.stderr)
+        return 2
     results = measure(sizes, CHUNKS, repeats, log)
+    task_repeats = args.task_repeats or (1 if args.quick else 5)
+    plans = task_plans((1_000,) if args.quick else TASK_SIZES)
+    tasks = measure_tasks(plans, task_repeats, args.baseline, log)
+    for row in tasks["rows"]:
+        if row["failed"]:
+            results["errors"].append(f"per task, {row['plan']}: {row['failed']} failed tasks")
     command = " ".join(["python benchmarks/parser.py", *(argv if argv is not None else sys.argv[1:])])
-    report = markdown(results, sizes, command=command)
+    report = markdown(results, sizes, command=command, tasks=tasks)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report, encoding="utf-8")
     print(report, end="")

@@ -51,3 +51,21 @@ def test_a_wrong_result_is_reported_and_fails_the_run(tmp_path, monkeypatch, cap
     assert bench.main(["--quick", "--markdown", str(md), "--quiet"]) == 1
     assert "- plan wrong, 1,000 chars in chunks of 1: deliberately wrong" in md.read_text(encoding="utf-8")
     assert "error: plan wrong, 1,000 chars in chunks of 1: deliberately wrong" in capsys.readouterr().err
+
+
+def test_per_task_table_with_a_baseline_checkout(tmp_path):
+    md = tmp_path / "parser.md"
+    # this checkout as its own baseline: the child process measures the same chunks
+    assert bench.main(["--quick", "--markdown", str(md), "--quiet", "--baseline", str(ROOT)]) == 0
+    report = md.read_text(encoding="utf-8")
+    assert "## Per task, as the runtime benchmark streams plans" in report
+    rows = re.findall(r"^\| (.+?) \| ([\d,]+) \| ([\d.]+) µs \| ([\d.]+) µs \| ([\d.]+)x \|$", report, re.M)
+    assert {name for name, *_ in rows} == {"plan (200 KB)", "fan-out 1k", "chain 1k", "random DAG 1k"}
+    for _name, tasks, before, after, _speedup in rows:
+        assert int(tasks.replace(",", "")) > 1 and float(before) > 0 and float(after) > 0
+
+
+def test_a_baseline_without_a_parser_is_one_line_of_error(tmp_path, capsys):
+    assert bench.main(["--quick", "--markdown", str(tmp_path / "p.md"), "--quiet", "--baseline", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"parser.py: error: --baseline {tmp_path}: no llmcompiler/plan/parser.py there"]
