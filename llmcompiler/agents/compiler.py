@@ -220,9 +220,13 @@ class _CompilerRun(Run):
         slices: for 10,000 tasks it is ~10 ms of work, which would otherwise be one stall.
         """
         assert self.scheduler is not None
-        lines = []
+        lines: list[tuple[str | None, str, str]] = []
+        rendered: list[str] = []  # the slices so far (render_scratchpad joins lines with "\n" too)
         for n, record in enumerate(self.scheduler.ordered(), 1):
             if n % SCRATCHPAD_SLICE == 0:
+                if lines:
+                    rendered.append(render_scratchpad(lines))
+                    lines = []
                 await yield_to_loop()
             if record.round != round:
                 continue
@@ -233,7 +237,9 @@ class _CompilerRun(Run):
             else:  # as the planner wrote it, which is also how the examples show calls
                 line = task.text or f"{task.idx}. {task.call_text()}"
             lines.append((task.thought, line, record.observation))
-        return render_scratchpad(lines)
+        if lines:
+            rendered.append(render_scratchpad(lines))
+        return "\n".join(rendered)
 
 
 # A chunk with more lines than this is parsed and dispatched in slices of this many lines,

@@ -68,8 +68,8 @@ def resolve(value: Any, results: Mapping[int, HasResult]) -> Any:
         return REF_PATTERN.sub(lambda m: results[int(m.group(1) or m.group(2))].text, value)
     if isinstance(value, list):
         return [resolve(v, results) for v in value]
-    if isinstance(value, tuple):
-        return tuple(resolve(v, results) for v in value)
+    if isinstance(value, tuple):  # (a list, not a generator: cheaper; () is shared as is)
+        return tuple([resolve(v, results) for v in value]) if value else value
     if isinstance(value, dict):
         return {resolve(k, results): resolve(v, results) for k, v in value.items()}
     if isinstance(value, (set, frozenset)):
@@ -101,7 +101,7 @@ def _cancel_requested() -> bool:
     return cancelling is None or cancelling() > 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     ok: bool
     value: Any
@@ -148,6 +148,14 @@ async def call_tool(
 
 
 async def _call_once(tool: RuntimeTool, args: tuple, kwargs: dict[str, Any], threads: ThreadRunner) -> Any:
+    if tool.timeout is None:  # no timeout scope to enter and leave: most tools, every task
+        if tool.is_async:
+            result = tool.func(*args, **kwargs)
+        else:
+            result = await threads.submit(tool.func, *args, **kwargs).result()
+        if inspect.isawaitable(result):
+            result = await result
+        return result
     scope = timeout_scope(tool.timeout)
     call: ThreadCall | None = None
     try:

@@ -260,7 +260,11 @@ class Tool:
         Checks the call against `func`'s signature (when it has one) and raises
         `TypeError` naming the tool and its parameters when it does not fit.
         """
-        args, kwargs = tuple(args), dict(kwargs)
+        # the runtime hands over a fresh tuple and dict already: no copies of those per task
+        if type(args) is not tuple:
+            args = tuple(args)
+        if type(kwargs) is not dict:
+            kwargs = dict(kwargs)
         fit = self.__dict__.get("_quick_fit", _UNSET)
         if fit is _UNSET or fit[0] is not self._call:
             fit = self.__dict__["_quick_fit"] = (self._call, _QuickFit.of(self._call))
