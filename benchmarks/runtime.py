@@ -781,6 +781,14 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def _load() -> list[float] | None:
+    """The 1/5/15-minute load averages: other processes on a shared machine show up in the lag."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def commit() -> dict[str, Any]:
     """The commit measured, and whether the measured files had uncommitted changes."""
     try:
@@ -1043,7 +1051,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             "its lateness (median of the runs' p50 / p99 / max). Commit: "
             f"`{report.get('commit', {}).get('head', '?')}`"
             + (" (with uncommitted changes)" if report.get("commit", {}).get("dirty") else "")
-            + "."
+            + f". Load average (1/5/15 min) at the start {report.get('load_average_at_start')}, at the end "
+            f"{report.get('load_average_at_end')}: the lag is wall-clock time, so other processes on the machine "
+            "show up in it."
         )
         add("")
         add(
@@ -1251,6 +1261,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
         "command": " ".join(["python benchmarks/runtime.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine(),
         "commit": commit(),
+        "load_average_at_start": _load(),
         "config": {
             "scale": scale,
             "repeats": repeats,
@@ -1315,6 +1326,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
         report["memory"] = measure_memory(mem_n, args.seed)
         if "error" in report["memory"]:
             errors.append(f"memory child: {report['memory']['error']}")
+    report["load_average_at_end"] = _load()
     report["errors"] = errors
     report["elapsed_s"] = perf_counter() - began
     report["targets"] = targets(report)
