@@ -648,3 +648,52 @@ async def test_on_event_sees_every_event_as_it_happens():
     seen = []
     result = await compiler([a], ["1. a()\n2. join()"], [finish("x")]).ainvoke("q", on_event=seen.append)
     assert seen == result.events and isinstance(seen[-1], ev.RunFinished)
+
+
+# -- large chunks and large plans: the loop is not stalled, the events are the same ---------
+
+
+async def test_a_large_chunk_is_parsed_in_slices_and_its_first_tasks_start_before_the_rest_is_read():
+    @tool
+    async def add(*numbers: int) -> int:
+        """Sum of the numbers plus one."""
+        return sum(numbers) + 1
+
+    n = 300
+    plan = "\n".join(["1. add(0)"] + [f"{i}. add(${i - 1})" for i in range(2, n + 1)]) + f"\n{n + 1}. join()"
+    planner = ScriptedModel([plan], tokens_per_second=None, chunk_tokens=100_000)  # the whole plan in one chunk
+    agent = LLMCompiler(tools=[add], planner=planner, joiner=ScriptedModel([finish("done")]), max_replans=0)
+    result = await agent.ainvoke("count")
+    assert result.error is None and result.answer == "done"
+    assert [r.result for r in result.tasks] == list(range(1, n + 1))
+    kinds = [type(e) for e in result.events]
+    token = kinds.index(ev.PlannerToken)
+    assert kinds.count(ev.PlannerToken) == 1
+    parsed = [i for i, k in enumerate(kinds) if k is ev.TaskParsed]
+    assert token < parsed[0] and len(parsed) == n + 1  # (join() too)
+    # the planner's call is reported after every task its text completed (as before)
+    call = next(i for i, e in enumerate(result.events) if isinstance(e, ev.ModelCall) and e.role == "planner")
+    assert call > parsed[-1]
+    # the first task ran while the later lines of the same chunk were still to be parsed
+    assert result.events.index(first(result, ev.TaskFinished, idx=1)) < parsed[-1]
+
+
+async def test_one_large_chunk_and_small_chunks_give_the_same_tasks_and_scratchpad():
+    @tool
+    async def add(*numbers: int) -> int:
+        """Sum of the numbers plus one."""
+        return sum(numbers) + 1
+
+    n = 1200  # more than one slice of the scratchpad, too
+    plan = "\n".join(f"{i}. add({i}{f', ${i - 1}' if i % 3 == 0 else ''})" for i in range(1, n + 1))
+    runs = []
+    for chunk_tokens in (1, 7, 100_000):
+        joiner = ScriptedModel([finish("ok")])
+        planner = ScriptedModel([plan + f"\n{n + 1}. join()"], tokens_per_second=None, chunk_tokens=chunk_tokens)
+        result = await LLMCompiler(tools=[add], planner=planner, joiner=joiner, max_replans=0).ainvoke("q")
+        assert result.error is None
+        parsed = [(e.task.idx, e.task.tool, e.task.args) for e in of(result, ev.TaskParsed)]
+        runs.append(([r.result for r in result.tasks], parsed, joiner.calls[0][-1].content))
+    assert runs[0] == runs[1] == runs[2]
+    assert "1. add(1)\nObservation: 2\n2. add(2)\nObservation: 3\n3. add(3, $2)\nObservation: 7" in runs[0][2]
+    assert runs[0][2].count("Observation: ") == n

@@ -153,3 +153,39 @@ async def test_thread_runner_saturated_queue_drains():
     runner = ThreadRunner(max_workers=2)
     results = await asyncio.gather(*(runner.run(pow, i, 2) for i in range(50)))
     assert results == [i * i for i in range(50)]
+
+
+async def test_many_tasks_ready_at_once_start_in_order_and_all_finish():
+    from llmcompiler.runtime.scheduler import START_SLICE
+
+    n = START_SLICE * 4 + 3
+    parser = PlanParser(["add"])
+    tasks = parser.feed("\n".join(f"{i}. add({i})" for i in range(1, n + 1))) + parser.close()
+    scheduler, log = await run_tasks(tasks, [add])
+    assert [r.status for r in scheduler.ordered()] == [TaskStatus.DONE] * n
+    assert [r.result for r in scheduler.ordered()] == [i + 1 for i in range(1, n + 1)]
+    assert [e.idx for e in log.events if isinstance(e, ev.TaskStarted)] == list(range(1, n + 1))
+
+
+async def test_stop_ends_tasks_still_waiting_for_a_slice():
+    from llmcompiler.runtime.scheduler import START_SLICE
+
+    n = START_SLICE * 3
+    parser = PlanParser(["add"])
+    tasks = parser.feed("\n".join(f"{i}. add({i})" for i in range(1, n + 1))) + parser.close()
+    log = ev.EventLog()
+    scheduler = None
+    try:
+        async with TaskGroup() as group:
+            scheduler = Scheduler({"add": add}, group=group, log=log)
+            for task in tasks:
+                scheduler.submit(task, 1)
+            raise KeyboardInterrupt  # before the loop turns: nothing has run, most wait for a slice
+    except BaseException:  # (an exception group on 3.11, the exception itself with the backport)
+        pass
+    assert scheduler is not None
+    scheduler.stop("the run stopped")
+    records = scheduler.ordered()
+    assert all(r.status.finished for r in records)
+    skipped = [r for r in records if r.status is TaskStatus.SKIPPED]
+    assert len(skipped) == n and skipped[-1].observation == "skipped: the run stopped before the task could start"

@@ -182,15 +182,17 @@ class Scheduler:
         self._slice_pending = False
         self._started_now = 0
         ready = self._ready
-        try:
-            while ready and self._started_now < START_SLICE:
-                record = ready[0]
-                self._group.create_task(self._run(record), name=f"llmcompiler-task-{record.idx}")
-                ready.popleft()
-                self._started_now += 1
-        except RuntimeError:  # the TaskGroup is shutting down: `stop` skips what is left
-            ready.clear()
-            return
+        while ready and self._started_now < START_SLICE:
+            record = ready[0]
+            run = self._run(record)
+            try:
+                self._group.create_task(run, name=f"llmcompiler-task-{record.idx}")
+            except RuntimeError:  # the TaskGroup is shutting down: `stop` skips what is left
+                run.close()  # (never to run: no "was never awaited" warning)
+                ready.clear()
+                return
+            ready.popleft()
+            self._started_now += 1
         if self._started_now:  # (reset the budget once more, one iteration later)
             self._slice_pending = True
             asyncio.get_running_loop().call_soon(self._next_slice)
