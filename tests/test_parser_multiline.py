@@ -248,3 +248,14 @@ def typed(value):
     if isinstance(value, (set, frozenset)):
         return (type(value).__name__, sorted(map(repr, value)))
     return (type(value).__name__, value)
+
+
+@SETTINGS
+@given(multi_line_calls())
+def test_the_fast_path_reads_wrapped_calls_as_pythons_parser_does(calls):
+    for call in calls:
+        line = call[: call.rindex(")")]  # up to the call's closing parenthesis
+        start = call.index("(") + 1
+        fast = parser_module._fast_arguments(line, start, len(line))
+        assert fast is not None, call  # every shape here is a simple one
+        assert typed(parser_module._ast_arguments(line, start)) == typed(fast)
