@@ -17,8 +17,18 @@ the rest of the line is only watched for `<END_OF_PLAN>`. A decision that needs 
 the next chunk instead of guessing, which is why every split of the same text yields the
 same tasks.
 
-When a line ends without its call being closed, the missing closers are appended (models
-copy such lines from few-shot prompts) and the call is parsed if that makes it valid.
+A call still open at a newline (inside brackets, or a triple-quoted string) continues on
+the next lines, as models wrap long lists and dicts; its task comes out when it closes. A
+next line that starts a task (`N. tool(` or `N. ...` on its own), a thought or the end
+marker instead ends the open call: its missing closers are appended (models copy such lines
+from few-shot prompts) and it is parsed if that makes it valid. So does the end of the
+stream. A plain string open at a newline is an error, as in Python.
+
+Cost per task. Most lines arrive whole in a chunk and are one simple call: `_SIMPLE_CALL`
+reads such a line with one match, and the arguments of nearly every call are read by a
+fast path (`_fast_arguments`: a regex per token, or one match and one findall for flat
+positional arguments) that accepts only what Python's parser reads to the same values;
+anything else goes to `ast.parse`, which words every error as before.
 
 Limits, so that hostile or runaway output costs bounded time and memory:
 
