@@ -315,7 +315,24 @@ def measure_tasks(
             row["baseline_us_per_task"] = statistics.median(base_runs[name])
             row["baseline_runs"] = base_runs[name]
         rows.append(row)
-    return {"rows": rows, "repeats": repeats, "baseline": str(baseline) if baseline else None}
+    return {
+        "rows": rows,
+        "repeats": repeats,
+        "baseline": None if baseline is None else f"{baseline} ({_commit(baseline)})",
+        "commit": _commit(ROOT),
+    }
+
+
+def _commit(path: Path) -> str:
+    """The checkout's commit, `+` if its tracked files differ from it: what a measurement ran on."""
+    try:
+        head = subprocess.run(["git", "-C", str(path), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"commit {head}{' +changes' if dirty else ''}"
 
 
 def tasks_markdown(result: dict) -> list[str]:
@@ -324,7 +341,7 @@ def tasks_markdown(result: dict) -> list[str]:
         "## Per task, as the runtime benchmark streams plans",
         "",
         f"CPU µs per task of `PlanParser.feed`/`close` on whole plans in chunks of {TASK_CHUNK_TOKENS} word-tokens, "
-        f"the median of {result['repeats']} runs"
+        f"the median of {result['repeats']} runs, on {result['commit']}"
         + (f"; *before*: the parser of `{result['baseline']}` on the same chunks, runs interleaved." if base else "."),
         "",
         "| plan | tasks | " + ("before | after | speed-up |" if base else "µs/task |"),
