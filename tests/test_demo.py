@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import io
-import time
 
 import pytest
 
@@ -18,9 +17,7 @@ HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 
 async def test_demo_runs_both_agents_and_saves_their_traces(tmp_path):
     out = io.StringIO()
-    started = time.perf_counter()
     result = await run_demo(out_dir=tmp_path, speed=50, live=False, stream=out)
-    assert time.perf_counter() - started < 4
 
     assert result.compiler.error is None and result.react.error is None
     assert result.compiler.answer == result.react.answer == ANSWER
