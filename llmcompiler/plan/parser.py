@@ -430,7 +430,7 @@ class PlanParser:
                     return
                 piece = after
                 head = self._head  # type: ignore[assignment]
-            scanner = self._scanner = _CallScanner(head.end)
+            scanner = self._scanner = _CallScanner(head.end, dollars=True)
         if scanner.end is None and scanner.cut is None:
             scanner.feed(piece, final=False)
             if scanner.end is not None:
@@ -453,7 +453,7 @@ class PlanParser:
         scanner, head = self._scanner, self._head
         assert scanner is not None and scanner.end is not None and head is not None
         line = "".join(self._parts)
-        out.append(self._head_task(head, line[: scanner.end]))
+        out.append(self._head_task(head, line[: scanner.end], scanner.dollars))
         self._parts, self._watching = [], True
         self._watch(line[scanner.end + 1 :])
 
@@ -571,10 +571,10 @@ class PlanParser:
         """A complete line that did not (yet) produce a task."""
         head = _Head.of(line)
         if head.state == _Head.DONE:
-            scanner = _CallScanner(head.end)
+            scanner = _CallScanner(head.end, dollars=True)
             scanner.feed(line[head.end :], final=True)
             if scanner.end is not None:
-                out.append(self._head_task(head, line[: scanner.end]))
+                out.append(self._head_task(head, line[: scanner.end], scanner.dollars))
             else:
                 self._repair_call(line, head, scanner, out)
             return
@@ -617,19 +617,29 @@ class PlanParser:
         body = line if scanner.cut is None else line[: scanner.cut]
         # append the missing closers; the last one is the call's own parenthesis
         repaired = body.rstrip() + "".join(_CLOSERS[b] for b in reversed(scanner.stack))
-        out.append(self._head_task(head, repaired[:-1]))
+        out.append(self._head_task(head, repaired[:-1], scanner.dollars))
 
     # -- task construction -----------------------------------------------------------
 
-    def _head_task(self, head: _Head, upto_close: str) -> Task:
-        return self._call_task(head.idx, head.tool, upto_close, head.id_start, head.name_start, head.end)
+    def _head_task(self, head: _Head, upto_close: str, dollars: list[int]) -> Task:
+        return self._call_task(head.idx, head.tool, upto_close, head.id_start, head.name_start, head.end, dollars)
 
-    def _call_task(self, idx: int, name: str, upto_close: str, id_start: int, name_start: int, start: int) -> Task:
+    def _call_task(
+        self,
+        idx: int,
+        name: str,
+        upto_close: str,
+        id_start: int,
+        name_start: int,
+        start: int,
+        dollars: list[int] | None = None,
+    ) -> Task:
         """`upto_close` is the line up to (not including) the call's closing parenthesis; the
-        offsets are those of the id, the tool's name and the first argument."""
+        offsets are those of the id, the tool's name and the first argument; `dollars`: where
+        the `$` outside string literals are, if the line was scanned (else found if needed)."""
         text = upto_close[id_start:].strip() + ")"
         try:
-            args, kwargs, refs = _parse_arguments(upto_close, start)
+            args, kwargs, refs = _parse_arguments(upto_close, start, dollars)
         except _ArgumentError as exc:
             call_text = _clip(upto_close[name_start:] + ")")
             return self._error_task(idx, name, f"cannot parse the arguments of {call_text}: {exc}", text=text)
@@ -715,22 +725,26 @@ class _ArgumentError(Exception):
     pass
 
 
-def _parse_arguments(line: str, start: int) -> tuple[tuple, dict[str, Any], set[int]]:
+def _parse_arguments(line: str, start: int, dollars: list[int] | None) -> tuple[tuple, dict[str, Any], set[int]]:
     """Parse `line[start:]` (the text between the call's parentheses) as Python literals;
     returns the positional and keyword arguments and the ids they reference."""
     fast = _fast_arguments(line, start, len(line))
     if fast is not None:
         return fast
-    return _ast_arguments(line, start)
+    return _ast_arguments(line, start, dollars)
 
 
-def _ast_arguments(line: str, start: int) -> tuple[tuple, dict[str, Any], set[int]]:
+def _ast_arguments(line: str, start: int, dollars: list[int] | None = None) -> tuple[tuple, dict[str, Any], set[int]]:
     """The general path: `$N` rewritten into calls, then Python's own parser."""
-    scanner = _CallScanner(start, dollars=True)  # where the `$` outside string literals are
-    scanner.feed(line[start:], final=True)
+    if dollars is None:  # a line read in one match: find where the `$` outside strings are
+        scanner = _CallScanner(start, dollars=True)
+        scanner.feed(line[start:], final=True)
+        dollars = scanner.dollars
     pieces: list[str] = []
     last = start
-    for pos in scanner.dollars:
+    for pos in dollars:
+        if pos < start:
+            continue
         match = REF_PATTERN.match(line, pos)
         if match is None:
             raise _ArgumentError(f"'$' must be followed by a task number, at {line[pos:pos + 8]!r}")
