@@ -1183,7 +1183,7 @@ def build_parser(prog: str = "runtime.py") -> argparse.ArgumentParser:
         "--shape-sizes",
         type=_sizes,
         help="comma-separated sizes of the fan-out, chain and random-DAG plans measured against the bare-asyncio "
-        "bound ('' for none; default 1000,10000,100000, quick 1000,10000)",
+        "bound ('' for none; default 1000,10000,100000, quick 1000,10000; none when --dag-sizes is '')",
     )
     parser.add_argument("--shape-repeats", type=count, help="repetitions per shape and size (default 3, quick 1)")
     parser.add_argument("--dag-repeats", type=count, help="repetitions per DAG size (default: 20/5/3, quick 10/3/1)")
@@ -1227,7 +1227,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
         return 2
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
     sizes = args.dag_sizes
-    shape_sizes = args.shape_sizes if args.shape_sizes is not None else preset["shape_sizes"]
+    # `--dag-sizes ''` asks for no large plans at all: the shapes follow unless named themselves
+    shape_sizes = (
+        args.shape_sizes if args.shape_sizes is not None else (preset["shape_sizes"] if args.dag_sizes else [])
+    )
     shape_repeats = args.shape_repeats or preset["shape_repeats"]
     dag_repeats = {n: args.dag_repeats for n in sizes} if args.dag_repeats else dict(preset["dag_repeats"])
     plots = (
