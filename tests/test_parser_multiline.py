@@ -102,6 +102,20 @@ CASES = [
         [T(1, "search", '1. search("x")', "x"), T(2, JOIN, "2. join", deps=(1,))],
     ),
     (
+        "comments inside a multi-line call end at their newline; the call goes on",
+        "1. math([1,  # one $9 ]\n  # a whole-line comment (\n 2, $0])  # after\n2. f(1)",
+        [T(1, "math", "1. math([1,  # one $9 ]\n  # a whole-line comment (\n 2, $0])", [1, 2, Ref(0)],
+           error="$0 does not refer to any earlier task"),
+         T(2, "f", "2. f(1)", 1)],
+    ),
+    (
+        "a repaired multi-line call leaves its comments out, references after them still count",
+        "1. search('x')\n2. math([1,  # one\n $1,  # two\n3. f($2)",
+        [T(1, "search", "1. search('x')", "x"),
+         T(2, "math", "2. math([1,  \n $1,])", [1, Ref(1)], deps=(1,)),
+         T(3, "f", "3. f($2)", Ref(2), deps=(2,))],
+    ),
+    (
         "a continuation line can be cut by a comment: the call is repaired there",
         "1. math([1,\n 2  # two\n3. search('y')",
         [T(1, "math", "1. math([1,\n 2])", [1, 2]), T(3, "search", "3. search('y')", "y")],
@@ -184,11 +198,13 @@ values = st.recursive(
     max_leaves=8,
 )
 separators = st.sampled_from(["", " ", "\n", "\n    ", "\n\n  ", " \n\t"])
+# a comment inside a wrapped call ends at its newline; brackets, quotes and `$` in it do not count
+commented = separators | st.sampled_from(["  # note ) ] $9 '\n  ", "\n# (\n"])
 
 
 @st.composite
-def multi_line_calls(draw):
-    """A call with its tokens joined by random spaces and newlines, and the same call on one line."""
+def multi_line_calls(draw, gaps=separators):
+    """A call with its tokens joined by random spaces and newlines (`gaps`), and the same call on one line."""
     tokens = ["f", "("]
     for value in draw(st.lists(values, max_size=3)):
         tokens += [*value, ","]
@@ -198,12 +214,12 @@ def multi_line_calls(draw):
     wrapped = tokens[0] + tokens[1]
     for token in tokens[2:]:
         # a newline right after `(`/`,`/`[`/`{` or before a closer: as a model wraps a call
-        wrapped += draw(separators) + token
+        wrapped += draw(gaps) + token
     return "2. " + wrapped, "2. " + " ".join(tokens[:2]) + " ".join(tokens[2:])
 
 
 @SETTINGS
-@given(multi_line_calls(), st.lists(st.integers(min_value=0, max_value=300), max_size=10))
+@given(multi_line_calls(commented), st.lists(st.integers(min_value=0, max_value=300), max_size=10))
 def test_a_multi_line_call_is_the_call_on_one_line_under_any_chunking(calls, cuts):
     wrapped, one_line = calls
     text = f'1. search("x")\n{wrapped}\n3. join(){END_OF_PLAN}'

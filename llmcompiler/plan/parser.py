@@ -20,7 +20,8 @@ same tasks.
 A call still open at a newline (inside brackets, or a triple-quoted string) continues on
 the next lines, as models wrap long lists and dicts; its task comes out when it closes. A
 next line that starts a task (`N. tool(` or `N. ...` on its own), a thought or the end
-marker instead ends the open call: its missing closers are appended (models copy such lines
+marker instead ends the open call (a `# comment` inside it ends at its newline, as in
+Python, and is left out of a repaired call): its missing closers are appended (models copy such lines
 from few-shot prompts) and it is parsed if that makes it valid. So does the end of the
 stream. A plain string open at a newline is an error, as in Python.
 
@@ -201,7 +202,7 @@ class _Head:
 class _CallScanner:
     """Scans the argument text of one call incrementally; see the module docstring."""
 
-    __slots__ = ("pos", "carry", "stack", "quote", "end", "cut", "too_deep", "dollars", "special")
+    __slots__ = ("pos", "carry", "stack", "quote", "end", "cut", "too_deep", "dollars", "special", "comments")
 
     def __init__(self, start: int, *, dollars: bool = False) -> None:
         self.pos = start  # line offset of the first character of `carry`
@@ -213,6 +214,7 @@ class _CallScanner:
         self.too_deep = False
         self.dollars: list[int] = []  # with `dollars`: line offsets of `$` outside string literals
         self.special = _SPECIAL_DOLLARS if dollars else _SPECIAL
+        self.comments: list[tuple[int, int]] = []  # (start, end) of comments in a multi-line call
 
     def feed(self, piece: str, *, final: bool) -> None:
         """Scan the line's next `piece`; `final`: the line ends after it."""
@@ -325,6 +327,7 @@ class PlanParser:
         self._pending_head: _Head | None = None
         self._pending_size = 0
         self._line_part = 0  # index in `_parts` where the current physical line starts
+        self._line_start = 0  # and its offset
 
     @property
     def ended(self) -> bool:
@@ -492,10 +495,20 @@ class PlanParser:
             not self._watching
             and scanner is not None
             and scanner.end is None
-            and scanner.cut is None
             and self._size < MAX_LINE_CHARS
-            and END_OF_PLAN not in "".join(self._parts[self._line_part :])
+            and (scanner.cut is None or not scanner.too_deep)
         ):
+            current = "".join(self._parts[self._line_part :])
+            if END_OF_PLAN in current:
+                self._finish_line(out)
+                return
+            if scanner.cut is not None:
+                if current[scanner.cut - self._line_start] != "#":  # a stray closer: an error
+                    self._finish_line(out)
+                    return
+                # a comment inside the open call ends at the newline, and the call goes on
+                scanner.comments.append((scanner.cut, self._size))
+                scanner.cut, scanner.pos, scanner.carry = None, self._size, ""
             # the newline is part of the call's text: inside brackets it is only space, inside
             # a triple-quoted string it is content; inside any other string it ends the string
             # (an error, below)
@@ -504,10 +517,10 @@ class PlanParser:
             self._size += 1
             if scanner.quote is None:  # the next line decides (see _resolve_pending)
                 self._pending, self._pending_head, self._pending_size = [], _Head(), 0
-                self._line_part = len(self._parts)
+                self._line_part, self._line_start = len(self._parts), self._size
                 return
             if len(scanner.quote) == 3:  # string content, whatever the next line holds
-                self._line_part = len(self._parts)
+                self._line_part, self._line_start = len(self._parts), self._size
                 return
         self._finish_line(out)
 
@@ -615,9 +628,12 @@ class PlanParser:
             out.append(self._error_task(idx, name, f"unbalanced brackets in {_clip(text)!r}", text=text))
             return
         body = line if scanner.cut is None else line[: scanner.cut]
+        dollars = scanner.dollars
+        if scanner.comments:  # earlier lines' comments go too (and the `$` after them move)
+            body, dollars = _without_comments(body, scanner.comments, dollars)
         # append the missing closers; the last one is the call's own parenthesis
         repaired = body.rstrip() + "".join(_CLOSERS[b] for b in reversed(scanner.stack))
-        out.append(self._head_task(head, repaired[:-1], scanner.dollars))
+        out.append(self._head_task(head, repaired[:-1], dollars))
 
     # -- task construction -----------------------------------------------------------
 
@@ -716,6 +732,21 @@ class PlanParser:
                 return f"${ref} is a forward reference (task {idx} can only use earlier results)"
             return f"${ref} does not refer to any earlier task"
         return None
+
+
+def _without_comments(line: str, comments: list[tuple[int, int]], dollars: list[int]) -> tuple[str, list[int]]:
+    """`line` without the `comments` spans, and the `dollars` offsets moved to match."""
+    pieces, moved, last, removed, k = [], [], 0, 0, 0
+    for start, end in comments:
+        while k < len(dollars) and dollars[k] < start:
+            moved.append(dollars[k] - removed)
+            k += 1
+        pieces.append(line[last:start])
+        removed += end - start
+        last = end
+    pieces.append(line[last:])
+    moved += [d - removed for d in dollars[k:]]
+    return "".join(pieces), moved
 
 
 # -- argument parsing --------------------------------------------------------------
