@@ -564,9 +564,14 @@ class _Completion:
 
             if self.chat:
                 await send(self._chunk(self._choice(None, None)))
+            # token i goes out `(i + 1) * delay` after the start, on the loop's clock: sleeping
+            # `delay` each time would add every wake-up's lateness to all later tokens
+            loop = asyncio.get_running_loop()
+            due = loop.time()
             for token in self.tokens:
                 if self.delay > 0:
-                    await asyncio.sleep(self.delay)
+                    due += self.delay
+                    await asyncio.sleep(max(due - loop.time(), 0.0))
                 await send(self._chunk(self._choice(token, None)))
             if self.broken:
                 _drop_connection(request)
