@@ -48,26 +48,75 @@ from llmcompiler import LLMCompiler  # noqa: E402
 from llmcompiler._stats import percentile  # noqa: E402
 from llmcompiler.llm import get_model  # noqa: E402
 from llmcompiler.runtime.scheduler import TaskStatus  # noqa: E402
-from llmcompiler.testing import OpenAIServer  # noqa: E402
 
 TARGET_RATIO = 1.005
 TARGET_DISPATCH_P99_MS = 0.5
 
+# The server runs in a child process, as a real one would: its CPU time is not spent on the
+# runtime's event loop. It reads {"delay", "script": {model: [replies]}} on stdin, prints its
+# port, and serves until its stdin closes.
+_CHILD = """
+import asyncio, json, sys
+from llmcompiler.testing import OpenAIServer
 
-async def one_run(w: wl.Workload, delay: float) -> tuple[float, list[float], str | None]:
-    """One LLMCompiler run of `w` against a fresh loopback server: (seconds, dispatch delays, problem)."""
-    async with OpenAIServer(chunk_delay=delay, api_key="test-key") as server:
-        server.script("planner", w.plan_text)
-        server.script("joiner", w.final_text)
-        options = {"base_url": server.base_url, "api_key": "test-key", "stream": True}
-        planner = get_model("openai", "planner", max_tokens=4096, **options)
-        joiner = get_model("openai", "joiner", max_tokens=1024, **options)
-        try:
-            agent = LLMCompiler(tools=make_tools(w.table), planner=planner, joiner=joiner, max_replans=0)
-            result = await agent.ainvoke(w.question)
-        finally:
-            for model in (planner, joiner):
-                await model.aclose()  # type: ignore[attr-defined]
+async def main():
+    spec = json.loads(sys.stdin.readline())
+    async with OpenAIServer(chunk_delay=spec["delay"], api_key="test-key") as server:
+        for model, replies in spec["script"].items():
+            server.script(model, *replies)
+        print(server.port, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+"""
+
+
+class ServerProcess:
+    """The loopback OpenAI server in a child process, for one `with` block."""
+
+    def __init__(self, delay: float, script: dict[str, list[str]]) -> None:
+        self._spec = json.dumps({"delay": delay, "script": script})
+        self._process: subprocess.Popen[str] | None = None
+        self.base_url = ""
+
+    def __enter__(self) -> ServerProcess:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(self._spec + "\n")
+        self._process.stdin.flush()
+        port = self._process.stdout.readline().strip()
+        if not port.isdigit():
+            self.__exit__()
+            raise SystemExit("the loopback server process did not start")
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def one_run(w: wl.Workload, base_url: str) -> tuple[float, list[float], str | None]:
+    """One LLMCompiler run of `w` against the server at `base_url`: (seconds, dispatch delays, problem)."""
+    options = {"base_url": base_url, "api_key": "test-key", "stream": True}
+    planner = get_model("openai", "planner", max_tokens=4096, **options)
+    joiner = get_model("openai", "joiner", max_tokens=1024, **options)
+    try:
+        agent = LLMCompiler(tools=make_tools(w.table), planner=planner, joiner=joiner, max_replans=0)
+        result = await agent.ainvoke(w.question)
+    finally:
+        for model in (planner, joiner):
+            await model.aclose()  # type: ignore[attr-defined]
     problem = result.error
     if problem is None and result.answer != w.answer:
         problem = f"answer {result.answer!r}, expected {w.answer!r}"
@@ -78,30 +127,30 @@ async def one_run(w: wl.Workload, delay: float) -> tuple[float, list[float], str
     return result.duration, delays, problem
 
 
-async def request_floor(delay: float, *, tokens: int = 20, warm: int = 2, samples: int = 8) -> float:
-    """The bare `openai` client's time above `tokens` token delays, per streamed request."""
+async def request_floor(base_url: str, delay: float, *, tokens: int, warm: int, samples: int) -> float:
+    """The bare `openai` client's time above `tokens` token delays, per streamed request; a new
+    client (so a new connection) for each, as every run's models are new, made before the clock
+    starts as a run's models are made before the run."""
     import time
 
     import openai
 
-    text = " ".join(f"w{i}" for i in range(tokens))
-    async with OpenAIServer(chunk_delay=delay, api_key="test-key") as server:
-        server.script("floor", *[text] * (warm + samples))
-        extra = []
-        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="test-key", max_retries=0) as client:
-            for i in range(warm + samples):
-                began = time.perf_counter()
-                stream = await client.chat.completions.create(
-                    model="floor",
-                    messages=[{"role": "user", "content": "go"}],
-                    stream=True,
-                    max_tokens=100,
-                    stream_options={"include_usage": True},
-                )
-                async for _ in stream:
-                    pass
-                if i >= warm:
-                    extra.append(time.perf_counter() - began - tokens * delay)
+    extra = []
+    for i in range(warm + samples):
+        async with openai.AsyncOpenAI(base_url=base_url, api_key="test-key", max_retries=0) as client:
+            began = time.perf_counter()
+            stream = await client.chat.completions.create(
+                model="floor",
+                messages=[{"role": "user", "content": "go"}],
+                stream=True,
+                max_tokens=100,
+                stream_options={"include_usage": True},
+            )
+            async for _ in stream:
+                pass
+            took = time.perf_counter() - began
+        if i >= warm:
+            extra.append(took - tokens * delay)
     return statistics.median(extra)
 
 
@@ -132,9 +181,14 @@ def main() -> int:
         "workloads": {},
     }
     dispatch: list[float] = []
-    floor = asyncio.run(request_floor(delay))
+    floor_tokens, warm, samples = 20, 2, 8
+    text = " ".join(f"w{i}" for i in range(floor_tokens))
+    with ServerProcess(delay, {"floor": [text] * (warm + samples)}) as server:
+        floor = asyncio.run(request_floor(server.base_url, delay, tokens=floor_tokens, warm=warm, samples=samples))
     report["floor_ms_per_request"] = floor * 1e3
-    asyncio.run(one_run(wl.build(names[0], args.seed, timing), delay))  # warm-up, not counted
+    first = wl.build(names[0], args.seed, timing)
+    with ServerProcess(delay, {"planner": [first.plan_text], "joiner": [first.final_text]}) as server:
+        asyncio.run(one_run(first, server.base_url))  # warm-up, not counted
     print(f"commit {report['commit']}, {args.tokens_per_second:g} tokens/s over loopback HTTP, {args.repeats} runs")
     print(f"the bare openai client's floor: {floor * 1e3:.1f} ms a request")
     print(
@@ -150,9 +204,13 @@ def main() -> int:
             w.plan_text, w.final_text, w.durations, timing, stream=True, plan_stop=PLAN_STOP, join_stop=JOIN_STOP
         ).total
         seconds = []
-        for rep in range(args.repeats):
-            gc.collect()
-            took, delays, problem = asyncio.run(one_run(w, delay))
+        script = {"planner": [w.plan_text] * args.repeats, "joiner": [w.final_text] * args.repeats}
+        with ServerProcess(delay, script) as server:
+            runs = []
+            for _ in range(args.repeats):
+                gc.collect()
+                runs.append(asyncio.run(one_run(w, server.base_url)))
+        for rep, (took, delays, problem) in enumerate(runs):
             if problem:
                 problems.append(f"{name} run {rep + 1}: {problem}")
             seconds.append(took)
