@@ -23,6 +23,15 @@ def one_line_text(text: Any) -> str:
     return " ".join(str(text).split())
 
 
+def first_line(text: str) -> str:
+    """The first line of `text` that is not blank, stripped ('' when there is none): the
+    headline of an error whose message goes on with a traceback (Ray's, say)."""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
 def describe_error(exc: BaseException) -> str:
     """`Type: message`, or `Type` alone when the message is empty; never raises."""
     message = safe_str(exc)

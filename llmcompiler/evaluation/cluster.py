@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmcompiler.evaluation.runner import BenchmarkRun, Progress, finished
+from llmcompiler._text import first_line, safe_str
+from llmcompiler.evaluation.runner import BenchmarkRun, Progress, error_record, finished
 from llmcompiler.evaluation.store import ResultStore
 from llmcompiler.exceptions import BenchmarkAborted, ConfigurationError, LLMCompilerError
 from llmcompiler.llm.ratelimit import Reservation
@@ -95,8 +96,7 @@ async def check_address(address: str, *, timeout: float = 5.0) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(safe_str(exc)) or type(exc).__name__
 
 
 class RemoteLimit:
@@ -371,7 +371,8 @@ class RayBench:
                             if job.tries < 2:
                                 retry.append(_Job(job.example, job.slot, None, job.tries + 1))
                             else:
-                                await keep(job.example, _died_record(job.example, method, exc))
+                                died = f"worker died twice: {_first_line(exc)}"
+                                await keep(job.example, error_record(job.example, died, method=method))
                             continue
                         await keep(job.example, record)
                         if log is not None and on_log is not None:
@@ -407,23 +408,6 @@ def _own_error(exc: BaseException) -> BaseException:
         if isinstance(cause, LLMCompilerError):
             return cause
     return exc
-
-
-def _died_record(example: Mapping[str, Any], method: str, exc: BaseException) -> dict[str, Any]:
-    """The error record of a question whose worker died on both tries."""
-    record: dict[str, Any] = {
-        "question": example["question"],
-        "label": example["answer"],
-        "answer": None,
-        "time": 0.0,
-        "stats": {},
-        "error": f"worker died twice: {_first_line(exc)}",
-        "method": method,
-    }
-    for key in ("level", "branch"):
-        if key in example:
-            record[key] = example[key]
-    return record
 
 
 async def run_with_ray(

@@ -39,6 +39,7 @@ __all__ = [
     "BenchmarkRun",
     "Progress",
     "dataset_fingerprint",
+    "error_record",
     "finished",
     "phase_times",
     "producer",
@@ -152,18 +153,9 @@ def record_for(
     stats["failed_tasks"] = sum(1 for run in runs for t in run.tasks if t.status.value != "done")
     if timings:
         stats["timeline"] = phase_times(last)
-    record: dict[str, Any] = {
-        "question": example["question"],
-        "label": example["answer"],
-        "answer": result.answer,
-        "time": result.duration,
-        "stats": stats,
-        "error": result.error,
-        "method": method,
-    }
-    for key in ("level", "branch"):
-        if key in example:
-            record[key] = example[key]
+    record = _record(
+        example, answer=result.answer, seconds=result.duration, stats=stats, error=result.error, method=method
+    )
     if isinstance(result, CascadeResult):
         record["levels"] = [
             {
@@ -179,6 +171,30 @@ def record_for(
         ]
         record["solved_by"] = None if result.solved_by is None else result.levels[result.solved_by].name
     return record
+
+
+def _record(
+    example: Mapping[str, Any], *, answer: Any, seconds: float, stats: dict[str, Any], error: str | None, method: str
+) -> dict[str, Any]:
+    """The keys every stored record has, the dataset's `level` / `branch` included."""
+    record: dict[str, Any] = {
+        "question": example["question"],
+        "label": example["answer"],
+        "answer": answer,
+        "time": seconds,
+        "stats": stats,
+        "error": error,
+        "method": method,
+    }
+    for key in ("level", "branch"):
+        if key in example:
+            record[key] = example[key]
+    return record
+
+
+def error_record(example: Mapping[str, Any], error: str, *, method: str) -> dict[str, Any]:
+    """The record of a question that ended without a run to describe (its worker died)."""
+    return _record(example, answer=None, seconds=0.0, stats={}, error=error, method=method)
 
 
 def phase_times(result: RunResult) -> dict[str, float]:

@@ -47,7 +47,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from llmcompiler._text import safe_str
+from llmcompiler._text import first_line, safe_str
 from llmcompiler.exceptions import ConfigurationError, ToolError
 
 __all__ = ["RayFunction", "require_ray"]
@@ -94,13 +94,6 @@ def _task_body(func: Callable[..., Any]) -> Callable[..., tuple[Any, ...]]:
     return run_tool
 
 
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()
-    return text.strip()
-
-
 def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -138,7 +131,7 @@ class RayFunction:
         try:
             self._remote = self._ray.remote(**{"max_retries": 0, "name": name, **options})(body)
         except (TypeError, ValueError) as exc:
-            raise ConfigurationError(f"tool {name!r}: bad ray_options: {_first_line(safe_str(exc))}") from None
+            raise ConfigurationError(f"tool {name!r}: bad ray_options: {first_line(safe_str(exc))}") from None
 
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         ray = self._ray
@@ -151,7 +144,7 @@ class RayFunction:
             ref = self._remote.remote(*args, **kwargs)
         except Exception as exc:  # arguments that cannot be pickled, a cluster that went away
             raise ToolError(
-                f"{self.name}: the call cannot be sent to Ray: {type(exc).__name__}: {_first_line(safe_str(exc))}"
+                f"{self.name}: the call cannot be sent to Ray: {type(exc).__name__}: {first_line(safe_str(exc))}"
             ) from None
         try:
             reply = await ref
@@ -175,7 +168,7 @@ class RayFunction:
             except Exception as exc:
                 raise ToolError(
                     f"{self.name}'s result came back from Ray but cannot be unpickled here: "
-                    f"{type(exc).__name__}: {_first_line(safe_str(exc))}"
+                    f"{type(exc).__name__}: {first_line(safe_str(exc))}"
                 ) from None
         _, what, why = reply
         raise ToolError(
@@ -193,7 +186,7 @@ class RayFunction:
             return self._ray_failure(cause)
         # A BaseException (KeyboardInterrupt, ...) must not escape as itself from a tool call.
         what = type(cause).__name__ if cause is not None else "an error"
-        return ToolError(f"{self.name} raised {what} in the Ray worker: {_first_line(safe_str(cause))}")
+        return ToolError(f"{self.name} raised {what} in the Ray worker: {first_line(safe_str(cause))}")
 
     def _ray_failure(self, exc: BaseException) -> ToolError:
         """Ray's own failures (out of memory, an exception that cannot be rebuilt here, a
@@ -204,7 +197,7 @@ class RayFunction:
             lines = [line.strip() for line in text.splitlines() if line.strip()]
             last = lines[-1] if lines else ""
             return ToolError(f"{self.name} raised an exception that cannot be sent back from the Ray worker: {last}")
-        return ToolError(f"{self.name} failed on Ray: {type(exc).__name__}: {_first_line(text)}")
+        return ToolError(f"{self.name} failed on Ray: {type(exc).__name__}: {first_line(text)}")
 
     def __repr__(self) -> str:
         return f"<RayFunction {self.name} {self.ray_options!r}>"
