@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from llmcompiler._argparse import ArgumentParser, nonnegative_count, port, positive_number, positive_seconds
-from llmcompiler.evaluation.bench import add_cascade_flags, add_model_flags, add_rate_flags
+from llmcompiler.evaluation.bench import add_cascade_flags, add_model_flags, add_rate_flags, pool_options
 from llmcompiler.exceptions import LLMCompilerError
 from llmcompiler.llm.replies import REPLIES_HELP
 
@@ -301,20 +301,7 @@ async def _ask_async(
         names = [scripted.name]
 
     def pool(name: str) -> Any:
-        return ModelPool(
-            options.model_type,
-            name or None,
-            base_url=options.base_url,
-            api_key=options.api_key,
-            vllm_port=options.vllm_port,
-            endpoint=options.endpoint,
-            react=options.react,
-            max_tokens=options.max_tokens,
-            system_role=not options.no_system_role,
-            rpm=options.rpm,
-            tpm=options.tpm,
-            window=options.rate_window,
-        )
+        return ModelPool(options.model_type, name or None, **pool_options(options))
 
     pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]
     memory: Any = None

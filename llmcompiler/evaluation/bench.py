@@ -131,6 +131,23 @@ def add_model_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def pool_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`ModelPool`'s options from the flags `ask` and `bench` share (the model's address and
+    key, endpoint, limits, the rate flags)."""
+    return {
+        "base_url": args.base_url,
+        "api_key": args.api_key,
+        "vllm_port": args.vllm_port,
+        "endpoint": args.endpoint,
+        "react": args.react,
+        "max_tokens": args.max_tokens,
+        "system_role": not args.no_system_role,
+        "rpm": args.rpm,
+        "tpm": args.tpm,
+        "window": args.rate_window,
+    }
+
+
 def add_rate_flags(p: argparse.ArgumentParser) -> None:
     """The provider's rate limits (`ask`, `bench`): one limiter per model, shared by the whole run."""
     p.add_argument(
@@ -383,22 +400,7 @@ class BenchAgent:
         self.llama = (args.prompts or _default_prompts(args, original=suite.original)) == "llama"
 
         def pool(name: str) -> Any:
-            return ModelPool(
-                args.model_type,
-                name or None,
-                stream=args.stream,
-                base_url=args.base_url,
-                api_key=args.api_key,
-                vllm_port=args.vllm_port,
-                endpoint=args.endpoint,
-                react=args.react,
-                max_tokens=args.max_tokens,
-                system_role=not args.no_system_role,
-                rpm=args.rpm,
-                tpm=args.tpm,
-                window=args.rate_window,
-                limiter=limiter,
-            )
+            return ModelPool(args.model_type, name or None, stream=args.stream, limiter=limiter, **pool_options(args))
 
         self.pool = pool
         self.pools: list[Any] = [scripted] if scripted is not None else [pool(name) for name in names]
