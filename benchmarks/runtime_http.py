@@ -43,9 +43,8 @@ if __package__ in (None, ""):  # run as a script
 
 from benchmarks import _workloads as wl  # noqa: E402
 from benchmarks._ideal import ModelTiming, ideal_compiler  # noqa: E402
-from benchmarks.runtime import JOIN_STOP, PLAN_STOP, make_tools  # noqa: E402
+from benchmarks.runtime import JOIN_STOP, PLAN_STOP, commit, make_tools, summary_ms  # noqa: E402
 from llmcompiler import LLMCompiler  # noqa: E402
-from llmcompiler._stats import percentile  # noqa: E402
 from llmcompiler.llm import get_model  # noqa: E402
 from llmcompiler.runtime.scheduler import TaskStatus  # noqa: E402
 
@@ -154,14 +153,6 @@ async def request_floor(base_url: str, delay: float, *, tokens: int, warm: int, 
     return statistics.median(extra)
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per workload (default 3)")
@@ -174,7 +165,7 @@ def main() -> int:
     timing = ModelTiming(ttft=delay, tokens_per_second=args.tokens_per_second, chunk_tokens=1)
     names = [n for n in args.workloads.split(",") if n]
     report: dict[str, Any] = {
-        "commit": _commit(),
+        "commit": commit(),
         "tokens_per_second": args.tokens_per_second,
         "repeats": args.repeats,
         "load_average_start": os.getloadavg(),
@@ -189,7 +180,8 @@ def main() -> int:
     first = wl.build(names[0], args.seed, timing)
     with ServerProcess(delay, {"planner": [first.plan_text], "joiner": [first.final_text]}) as server:
         asyncio.run(one_run(first, server.base_url))  # warm-up, not counted
-    print(f"commit {report['commit']}, {args.tokens_per_second:g} tokens/s over loopback HTTP, {args.repeats} runs")
+    head, rate = report["commit"]["head"], args.tokens_per_second
+    print(f"commit {head}, {rate:g} tokens/s over loopback HTTP, {args.repeats} runs")
     print(f"the bare openai client's floor: {floor * 1e3:.1f} ms a request")
     print(
         f"{'workload':<14} {'tasks':>5} {'ideal s':>8} {'median s':>9} {'measured/ideal':>14} "
@@ -232,23 +224,18 @@ def main() -> int:
             f"{name:<14} {len(w.calls):>5} {ideal:>8.3f} {median:>9.3f} {ratio:>14.4f} {over:>11.1f} "
             f"{own:>17.4f} {ours:>7.1f}"
         )
-    p50, p99 = percentile(dispatch, 50), percentile(dispatch, 99)
     report.update(
         worst_ratio=worst,
         worst_ratio_over_http_floor=worst_own,
-        dispatch_ms={
-            "n": len(dispatch),
-            "p50": None if p50 is None else p50 * 1e3,
-            "p99": None if p99 is None else p99 * 1e3,
-            "max": max(dispatch) * 1e3 if dispatch else None,
-        },
+        dispatch=summary_ms(dispatch),
         load_average_end=os.getloadavg(),
         problems=problems,
     )
-    d = report["dispatch_ms"]
+    d = report["dispatch"]
     print(f"worst measured/ideal {worst:.4f}, over ideal + the HTTP floor {worst_own:.4f} (target <= {TARGET_RATIO})")
     print(f"dispatch over {d['n']} tasks: ", end="")
-    print(f"p50 {d['p50']:.3f} ms, p99 {d['p99']:.3f} ms (target < {TARGET_DISPATCH_P99_MS}), max {d['max']:.3f} ms")
+    print(f"p50 {d['p50_ms']:.3f} ms, p99 {d['p99_ms']:.3f} ms (target < {TARGET_DISPATCH_P99_MS}), ", end="")
+    print(f"max {d['max_ms']:.3f} ms")
     print(f"load average {report['load_average_start'][0]:.2f} -> {report['load_average_end'][0]:.2f}")
     for problem in problems:
         print(f"problem: {problem}")
