@@ -91,3 +91,117 @@ async def test_bad_reply_type_is_a_programmer_error():
 
 def test_flatten_messages():
     assert flatten_messages([system("rules"), user("question")]) == "rules\n\nquestion\n"
+
+
+# -- long replies and prompts, a slice at a time (issue 16) -------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from llmcompiler._compat import TaskGroup  # noqa: E402
+from llmcompiler.exceptions import ModelTruncatedError  # noqa: E402
+from llmcompiler.llm import scripted as scripted_module  # noqa: E402
+from llmcompiler.llm.base import estimate_tokens, split_tokens, word_slices  # noqa: E402
+
+TEXTS = st.text(alphabet=st.sampled_from("ab $1(),\n\t  \u00a0\u3000é"), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS, size=st.integers(1, 40))
+def test_word_slices_split_no_token(text, size):
+    slices = list(word_slices(text, size))
+    assert "".join(slices) == text
+    assert [piece for s in slices for piece in split_tokens(s)] == split_tokens(text)
+
+
+def _stream(model):
+    """Everything the model's stream yields, and the exception that ended it (or None)."""
+    out: list = []
+
+    async def collect():
+        async for piece in model.stream([user("q")]):
+            out.append(piece)
+
+    try:
+        asyncio.run(collect())
+    except ModelTruncatedError as exc:
+        return out, exc
+    return out, None
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=TEXTS, chunk=st.integers(1, 9), limit=st.none() | st.integers(1, 60), window=st.integers(1, 30))
+def test_a_reply_streams_the_same_chunks_whatever_the_window(text, chunk, limit, window):
+    """Split a window at a time, a reply streams what one split of the whole text gives:
+    chunks of `chunk` tokens from the start, cut at `limit`, and the usage of what was sent."""
+    tokens = split_tokens(text)
+    sent = tokens if limit is None else tokens[:limit]
+    expected = ["".join(sent[i : i + chunk]) for i in range(0, len(sent), chunk)]
+    before = scripted_module.TEXT_SLICE
+    scripted_module.TEXT_SLICE = window
+    try:
+        out, error = _stream(ScriptedModel([text], chunk_tokens=chunk, max_tokens=limit))
+    finally:
+        scripted_module.TEXT_SLICE = before
+    assert (error is not None) == (limit is not None and len(tokens) > limit)
+    assert [p for p in out if isinstance(p, str)] == expected
+    assert [p.output_tokens for p in out if isinstance(p, Usage)] == [len(sent)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(TEXTS, min_size=1, max_size=3), window=st.integers(1, 30))
+def test_a_long_prompt_is_counted_as_estimate_tokens_counts_it(texts, window):
+    before = scripted_module.TEXT_SLICE
+    scripted_module.TEXT_SLICE = window
+    try:
+        counted = asyncio.run(scripted_module._estimate_prompt([user(t) for t in texts]))
+    finally:
+        scripted_module.TEXT_SLICE = before
+    assert counted == sum(estimate_tokens(t) for t in texts)
+
+
+def test_a_long_reply_is_split_a_window_at_a_time(monkeypatch):
+    """A 10,000-line plan is split into tokens TEXT_SLICE characters at a time, between the
+    chunks it streams, not all at once before the first one."""
+    text = "\n".join(f"{i}. op(${i - 1})" for i in range(1, 10_001))
+    split = []
+
+    def recording(piece):
+        split.append(len(piece))
+        return split_tokens(piece)
+
+    monkeypatch.setattr(scripted_module, "split_tokens", recording)
+    out, error = _stream(ScriptedModel([text], chunk_tokens=256))
+    assert error is None
+    assert "".join(p for p in out if isinstance(p, str)) == text
+    assert out[-1].output_tokens == len(split_tokens(text))
+    assert len(split) > len(text) // scripted_module.TEXT_SLICE
+    assert max(split) <= scripted_module.TEXT_SLICE + 16  # (cut after the word it reached)
+
+
+async def test_a_long_prompt_is_counted_with_turns_of_the_loop():
+    """A 0.5 MB prompt: a ticker task gets a turn between the slices of its count (none
+    if it were counted in one step)."""
+    prompt = "x " * 250_000
+    model = ScriptedModel(["ok"])
+    turns = 0
+    done = False
+
+    async def ticker():
+        nonlocal turns
+        while not done:
+            turns += 1
+            await scripted_module.yield_to_loop()
+
+    async def call():
+        nonlocal done
+        try:
+            return [p async for p in model.stream([user(prompt)])]
+        finally:
+            done = True
+
+    async with TaskGroup() as group:
+        group.create_task(ticker())
+        pieces = await group.create_task(call())
+    assert pieces == ["ok", Usage(estimate_tokens(prompt), 1)]
+    assert turns >= len(prompt) // scripted_module.TEXT_SLICE

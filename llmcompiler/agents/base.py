@@ -63,7 +63,7 @@ class RunResult:
     plans: list[str] = field(repr=False)  # the planner's text, one per round
     decisions: list[ev.JoinerFinished] = field(repr=False)
     usage: dict[str, Usage]  # per role: planner, joiner, ...
-    events: list[ev.Event] = field(repr=False)
+    events: Sequence[ev.Event] = field(repr=False)  # (a run's own: `events.EventList`)
     cancelled: bool = False
     status: RunStatus = RunStatus.ANSWERED
     exception: LLMCompilerError | None = field(default=None, repr=False)
@@ -71,7 +71,7 @@ class RunResult:
     ledger: Ledger | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def from_ledger(cls, ledger: Ledger, events: list[ev.Event]) -> RunResult:
+    def from_ledger(cls, ledger: Ledger, events: Sequence[ev.Event]) -> RunResult:
         return cls(
             question=ledger.question,
             answer=ledger.answer,
@@ -377,4 +377,5 @@ class Run:
     # -- result ------------------------------------------------------------------------
 
     def result(self) -> RunResult:
-        return RunResult.from_ledger(self.log.ledger, list(self.log.events))
+        # the log's own list, not a copy: it builds the packed task events only when read
+        return RunResult.from_ledger(self.log.ledger, self.log.events)

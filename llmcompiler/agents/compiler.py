@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llmcompiler._loop import yield_to_loop
 from llmcompiler._validate import non_negative_int
 from llmcompiler.agents.base import EXAMPLE_BOUNDARIES, Agent, Run, RunFailedError, RunResult
 from llmcompiler.agents.joiner import Decision, joiner_messages, parse_decision, render_scratchpad
@@ -32,7 +33,6 @@ from llmcompiler.llm.base import ChatModel
 from llmcompiler.llm.factory import as_model
 from llmcompiler.plan.parser import END_OF_PLAN, PlanParser
 from llmcompiler.runtime import events as ev
-from llmcompiler.runtime._loop import yield_to_loop
 from llmcompiler.runtime.threads import ThreadRunner
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -190,6 +190,26 @@ def split_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+_WORD_END = re.compile(r"\S(?=\s)")
+
+
+def word_slices(text: str, size: int) -> Iterator[str]:
+    """`text` in consecutive slices of about `size` characters, each cut right after a word.
+
+    No word (and so no piece of `split_tokens`) is split between two slices: the pieces of
+    the slices, in order, are the pieces of `text`, and their words add up to its words.
+    For work on a long text done a slice at a time, with a turn of the event loop between.
+    """
+    start = 0
+    while len(text) - start > size:
+        end = _WORD_END.search(text, start + size)
+        if end is None:
+            break
+        yield text[start : end.end()]
+        start = end.end()
+    yield text[start:]
+
+
 def count_split_tokens(text: str) -> int:
     """``len(split_tokens(text))``, 4x faster: every piece holds one run of non-space
     characters, but for a last piece of whitespace alone. (`str.split` and the regex's
@@ -200,7 +220,12 @@ def count_split_tokens(text: str) -> int:
 
 def estimate_tokens(text: str) -> int:
     """Rough token count (~4 characters a token, at least one per word)."""
-    return max(count_split_tokens(text), (len(text) + 3) // 4)
+    return estimate_from_count(count_split_tokens(text), len(text))
+
+
+def estimate_from_count(pieces: int, chars: int) -> int:
+    """`estimate_tokens` of a text of `chars` characters and `pieces` split tokens."""
+    return max(pieces, (chars + 3) // 4)
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:

@@ -10,7 +10,10 @@ async). A single function instead of a list answers every call.
 Latency is simulated against the loop's clock: the first chunk arrives `ttft` seconds after
 the call, then chunks of `chunk_tokens` word-sized tokens at `tokens_per_second`. Timing is
 computed from the call's start, so sleeps do not accumulate drift. Without a speed, chunks
-still arrive one event-loop turn apart, as they would from a socket.
+still arrive one event-loop turn apart, as they would from a socket. A long reply is split
+into tokens a window of TEXT_SLICE characters at a time, and a long prompt's tokens are
+counted the same way, a turn of the loop apart: a 10,000-line plan or a 0.4 MB joiner
+prompt would otherwise stop the event loop for milliseconds at the start or end of a call.
 
 `max_tokens` simulates a server's completion limit: a longer reply streams its first
 `max_tokens` word-sized tokens and its usage, then raises `ModelTruncatedError`, as an
@@ -21,12 +24,24 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from llmcompiler._loop import yield_to_loop
 from llmcompiler._validate import non_negative_seconds, positive_int, positive_number
 from llmcompiler.exceptions import ModelTruncatedError, ScriptExhaustedError
-from llmcompiler.llm.base import Message, Usage, cut_at_stop, estimate_tokens, split_tokens
+from llmcompiler.llm.base import (
+    Message,
+    Usage,
+    count_split_tokens,
+    cut_at_stop,
+    estimate_from_count,
+    split_tokens,
+    word_slices,
+)
+
+# Characters of a reply split (or of a prompt counted) in one step of the event loop.
+TEXT_SLICE = 16_384
 
 
 @dataclass(frozen=True)
@@ -99,23 +114,29 @@ class ScriptedModel:
         start = loop.time()
         reply = await self._next_reply(messages)
         text, _ = cut_at_stop(reply.text, stop)
-        tokens = split_tokens(text)
-        cut = self.max_tokens is not None and len(tokens) > self.max_tokens
-        if cut:
-            tokens = tokens[: self.max_tokens]
-        if reply.error is not None and not tokens:
+        if reply.error is not None and not text:
             await self._wait_until(loop, start + self.ttft)
             raise reply.error
-        for first in range(0, len(tokens), self.chunk_tokens):
+        limit = self.max_tokens
+        sent = 0
+        cut = False
+        for chunk in _regroup((split_tokens(s) for s in word_slices(text, TEXT_SLICE)), self.chunk_tokens):
+            if limit is not None and sent + len(chunk) > limit:
+                cut = True
+                chunk = chunk[: limit - sent]
+                if not chunk:
+                    break
             arrival = start + self.ttft
             if self.tokens_per_second is not None:
-                arrival += first / self.tokens_per_second
+                arrival += sent / self.tokens_per_second
             await self._wait_until(loop, arrival)
-            yield "".join(tokens[first : first + self.chunk_tokens])
+            yield "".join(chunk)
+            sent += len(chunk)
+            if cut:
+                break
         if reply.error is not None and not cut:  # the cut comes first, as on a real server
             raise reply.error
-        prompt = sum(estimate_tokens(m.content) for m in messages)
-        yield Usage(prompt, len(tokens))
+        yield Usage(await _estimate_prompt(messages), sent)
         if cut:
             raise ModelTruncatedError(
                 f"scripted model {self.name!r}: the reply was cut at max_tokens={self.max_tokens}",
@@ -129,3 +150,37 @@ class ScriptedModel:
 
     def __repr__(self) -> str:
         return f"ScriptedModel(name={self.name!r}, ttft={self.ttft}, tokens_per_second={self.tokens_per_second})"
+
+
+def _regroup(windows: Iterable[list[str]], n: int) -> Iterator[list[str]]:
+    """The tokens of consecutive windows, `n` at a time (the last chunk may be shorter)."""
+    carry: list[str] = []
+    for window in windows:
+        i = 0
+        if carry:
+            i = n - len(carry)
+            carry.extend(window[:i])
+            if len(carry) < n:
+                continue
+            yield carry
+            carry = []
+        while len(window) - i >= n:
+            yield window[i : i + n]
+            i += n
+        carry = window[i:]
+    if carry:
+        yield carry
+
+
+async def _estimate_prompt(messages: Sequence[Message]) -> int:
+    """The summed `estimate_tokens` of the messages, TEXT_SLICE characters per loop turn."""
+    total = 0
+    for message in messages:
+        text = message.content
+        pieces = 0
+        for n, piece in enumerate(word_slices(text, TEXT_SLICE)):
+            if n:
+                await yield_to_loop()
+            pieces += count_split_tokens(piece)  # (a slice ends in a word: no piece is counted twice)
+        total += estimate_from_count(pieces, len(text))
+    return total

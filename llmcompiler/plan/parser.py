@@ -304,6 +304,7 @@ class PlanParser:
         self._known = None if known_ids is None else set(known_ids)
         self._seen: list[int] = []  # ids of this round, in order
         self._seen_set: set[int] = set()
+        self._refs: dict[int, Ref] = {}  # one Ref per id the plan references (fewer objects kept)
         self._join: int | None = None
         self._thought: str | None = None
         self._ended = False
@@ -655,7 +656,7 @@ class PlanParser:
         the `$` outside string literals are, if the line was scanned (else found if needed)."""
         text = upto_close[id_start:].strip() + ")"
         try:
-            args, kwargs, refs = _parse_arguments(upto_close, start, dollars)
+            args, kwargs, refs = _parse_arguments(upto_close, start, dollars, self._refs)
         except _ArgumentError as exc:
             call_text = _clip(upto_close[name_start:] + ")")
             return self._error_task(idx, name, f"cannot parse the arguments of {call_text}: {exc}", text=text)
@@ -756,10 +757,13 @@ class _ArgumentError(Exception):
     pass
 
 
-def _parse_arguments(line: str, start: int, dollars: list[int] | None) -> tuple[tuple, dict[str, Any], set[int]]:
+def _parse_arguments(
+    line: str, start: int, dollars: list[int] | None, shared: dict[int, Ref] | None = None
+) -> tuple[tuple, dict[str, Any], set[int]]:
     """Parse `line[start:]` (the text between the call's parentheses) as Python literals;
-    returns the positional and keyword arguments and the ids they reference."""
-    fast = _fast_arguments(line, start, len(line))
+    returns the positional and keyword arguments and the ids they reference. `shared`: the
+    plan's `Ref` of each id, so that a plan holds one Ref per id referenced."""
+    fast = _fast_arguments(line, start, len(line), shared)
     if fast is not None:
         return fast
     return _ast_arguments(line, start, dollars)
@@ -778,7 +782,7 @@ def _ast_arguments(line: str, start: int, dollars: list[int] | None = None) -> t
             continue
         match = REF_PATTERN.match(line, pos)
         if match is None:
-            raise _ArgumentError(f"'$' must be followed by a task number, at {line[pos:pos + 8]!r}")
+            raise _ArgumentError(f"'$' must be followed by a task number, at {line[pos : pos + 8]!r}")
         pieces.append(line[last:pos])
         pieces.append(f"{_REF_CALL}({match.group(1) or match.group(2)})")
         last = match.end()
@@ -849,10 +853,14 @@ _NO = object()  # the fast path gives up
 _SCALAR_KINDS = frozenset(range(1, 8))
 
 
-def _fast_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, Any], set[int]] | None:
+def _fast_arguments(
+    line: str, start: int, end: int, shared: dict[int, Ref] | None = None
+) -> tuple[tuple, dict[str, Any], set[int]] | None:
     """`line[start:end]` as arguments, or None if it is not made of the simple shapes."""
+    if shared is None:
+        shared = {}
     if _FLAT_ARGS.fullmatch(line, start, end) is not None:
-        return _flat_arguments(line, start, end)
+        return _flat_arguments(line, start, end, shared)
     refs: set[int] = set()
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
@@ -868,12 +876,12 @@ def _fast_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, A
                 value_token = _FAST_TOKEN.match(line, token.end(), end)
                 if value_token is None:
                     return None
-                value, i = _fast_value(line, value_token, end, refs)
+                value, i = _fast_value(line, value_token, end, refs, shared)
                 kwargs[name] = value
             elif kwargs:  # a positional argument after a keyword one
                 return None
             else:
-                value, i = _fast_value(line, token, end, refs)
+                value, i = _fast_value(line, token, end, refs, shared)
                 args.append(value)
             if value is _NO:
                 return None
@@ -890,7 +898,9 @@ def _fast_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, A
         return None
 
 
-def _flat_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, Any], set[int]] | None:
+def _flat_arguments(
+    line: str, start: int, end: int, shared: dict[int, Ref]
+) -> tuple[tuple, dict[str, Any], set[int]] | None:
     refs: set[int] = set()
     args: list[Any] = []
     try:
@@ -898,7 +908,7 @@ def _flat_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, A
             if bare or braced:
                 ref = int(bare or braced)
                 refs.add(ref)
-                args.append(Ref(ref))
+                args.append(shared.get(ref) or _share(shared, ref))
             elif number:
                 args.append(int(number))
             else:
@@ -908,7 +918,7 @@ def _flat_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, A
                     if match is not None:
                         ref = int(match.group(1) or match.group(2))
                         refs.add(ref)
-                        args.append(Ref(ref))
+                        args.append(shared.get(ref) or _share(shared, ref))
                         continue
                     refs.update(refs_in_text(text))
                 args.append(text)
@@ -917,7 +927,12 @@ def _flat_arguments(line: str, start: int, end: int) -> tuple[tuple, dict[str, A
     return tuple(args), {}, refs
 
 
-def _fast_value(line: str, token: re.Match[str], end: int, refs: set[int]) -> tuple[Any, int]:
+def _share(shared: dict[int, Ref], ref: int) -> Ref:
+    made = shared[ref] = Ref(ref)
+    return made
+
+
+def _fast_value(line: str, token: re.Match[str], end: int, refs: set[int], shared: dict[int, Ref]) -> tuple[Any, int]:
     """The value that starts with `token`, and where it ends; `_NO` if it is not a simple one."""
     kind, after = token.lastindex, token.end()
     if kind == 1 or kind == 2:
@@ -927,13 +942,13 @@ def _fast_value(line: str, token: re.Match[str], end: int, refs: set[int]) -> tu
             if match is not None:
                 ref = int(match.group(1) or match.group(2))
                 refs.add(ref)
-                return Ref(ref), after
+                return shared.get(ref) or _share(shared, ref), after
             refs.update(refs_in_text(text))
         return text, after
     if kind == 5 or kind == 6:
         ref = int(token.group(kind))
         refs.add(ref)
-        return Ref(ref), after
+        return shared.get(ref) or _share(shared, ref), after
     if kind == 3:
         return int(token.group(3)), after
     if kind == 4:
@@ -942,19 +957,21 @@ def _fast_value(line: str, token: re.Match[str], end: int, refs: set[int]) -> tu
         return _CONSTANTS[token.group(7)], after
     opener = token.group(9)
     if opener == "[":
-        items, after, _ = _fast_items(line, after, end, "]", refs)
+        items, after, _ = _fast_items(line, after, end, "]", refs, shared)
         return items, after
     if opener == "(":
-        items, after, comma = _fast_items(line, after, end, ")", refs)
+        items, after, comma = _fast_items(line, after, end, ")", refs, shared)
         if items is _NO or (len(items) == 1 and not comma):  # `(x)` is x
             return (_NO if items is _NO else items[0]), after
         return tuple(items), after
     if opener == "{":
-        return _fast_dict(line, after, end, refs)
+        return _fast_dict(line, after, end, refs, shared)
     return _NO, after
 
 
-def _fast_items(line: str, i: int, end: int, closer: str, refs: set[int]) -> tuple[Any, int, bool]:
+def _fast_items(
+    line: str, i: int, end: int, closer: str, refs: set[int], shared: dict[int, Ref]
+) -> tuple[Any, int, bool]:
     """The items of a list or tuple up to `closer`, where it ends, and whether a comma ended them."""
     items: list[Any] = []
     token = _FAST_TOKEN.match(line, i, end)
@@ -963,7 +980,7 @@ def _fast_items(line: str, i: int, end: int, closer: str, refs: set[int]) -> tup
     if token.group(9) == closer:
         return items, token.end(), False
     while True:
-        value, i = _fast_value(line, token, end, refs)
+        value, i = _fast_value(line, token, end, refs, shared)
         if value is _NO:
             return _NO, i, False
         items.append(value)
@@ -982,7 +999,7 @@ def _fast_items(line: str, i: int, end: int, closer: str, refs: set[int]) -> tup
             return items, token.end(), True
 
 
-def _fast_dict(line: str, i: int, end: int, refs: set[int]) -> tuple[Any, int]:
+def _fast_dict(line: str, i: int, end: int, refs: set[int], shared: dict[int, Ref]) -> tuple[Any, int]:
     out: dict[Any, Any] = {}
     token = _FAST_TOKEN.match(line, i, end)
     if token is None:
@@ -992,14 +1009,14 @@ def _fast_dict(line: str, i: int, end: int, refs: set[int]) -> tuple[Any, int]:
     while True:
         if token.lastindex not in _SCALAR_KINDS:  # a container key: unhashable, or a set
             return _NO, i
-        key, i = _fast_value(line, token, end, refs)
+        key, i = _fast_value(line, token, end, refs, shared)
         token = _FAST_TOKEN.match(line, i, end)
         if token is None or token.group(9) != ":":
             return _NO, i
         token = _FAST_TOKEN.match(line, token.end(), end)
         if token is None:
             return _NO, i
-        value, i = _fast_value(line, token, end, refs)
+        value, i = _fast_value(line, token, end, refs, shared)
         if value is _NO:
             return _NO, i
         out[key] = value  # a repeated key keeps its first spelling and its last value, as in Python

@@ -18,7 +18,7 @@ JOIN = "join"
 REF_PATTERN = re.compile(r"\$\{(\d+)\}|\$(\d+)")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Ref:
     """A reference to the result of task `id`, standing alone as one argument."""
 
@@ -51,7 +51,7 @@ def collect_refs(value: Any) -> set[int]:
     return found
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Task:
     """One call of a plan, as the planner wrote it.
 

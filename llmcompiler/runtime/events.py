@@ -32,9 +32,10 @@ that overlap is the point of streaming.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
     from llmcompiler.llm.base import Usage
@@ -209,15 +210,91 @@ class RunFinished(Event):
     exception: Any = field(default=None, compare=False, repr=False, metadata=IN_MEMORY)  # what ended it
 
 
+# -- the log ------------------------------------------------------------------------------
+
+# The four events every task has are kept in the log as tuples (code, t, *fields) rather
+# than as Event instances: see EventList.
+_PARSED, _READY, _STARTED, _FINISHED = range(4)
+
+
+class EventList(Sequence[Event]):
+    """A run's events in the order they were emitted; reading gives `Event` objects.
+
+    Each task of a run has four events (TaskParsed, TaskReady, TaskStarted, TaskFinished),
+    and a run keeps them all. Kept as Event instances, a 10,000-task run would hold 40,000
+    objects that every full pass of the cyclic garbage collector traverses -- the longest
+    stalls of the event loop during such a run. So `EventLog` keeps those four as plain
+    tuples of their fields: CPython stops tracking a tuple whose items are all atomic
+    (numbers, strings, None) at the first collection that sees it, which an Event instance
+    never is. A TaskParsed keeps the position of its task in the ledger's `plan` instead of
+    the task. Reading an item builds its Event (a new object each time, equal to the one the
+    subscribers got); anything else emitted is kept as the object itself.
+    """
+
+    __slots__ = ("_items", "_plan")
+
+    def __init__(self, items: list[Any], plan: list[Task]) -> None:
+        self._items = items
+        self._plan = plan
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Event]: ...
+
+    def __getitem__(self, index: int | slice) -> Event | list[Event]:
+        if isinstance(index, slice):
+            return [self._event(item) for item in self._items[index]]
+        return self._event(self._items[index])
+
+    def __iter__(self) -> Iterator[Event]:
+        event = self._event
+        for item in self._items:
+            yield event(item)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (EventList, list, tuple)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # (a list's equality: not hashable)
+
+    def __repr__(self) -> str:
+        return f"<EventList of {len(self)} events>"
+
+    def _event(self, item: Any) -> Event:
+        if type(item) is not tuple:
+            return item
+        code = item[0]
+        if code == _FINISHED:
+            return TaskFinished(t=item[1], idx=item[2], observation=item[3], attempts=item[4], value=item[5])
+        if code == _STARTED:
+            return TaskStarted(t=item[1], idx=item[2], tool=item[3], attempt=item[4])
+        if code == _READY:
+            return TaskReady(t=item[1], idx=item[2])
+        return TaskParsed(t=item[1], round=item[2], task=self._plan[item[3]])
+
+
 class EventLog:
     """Collects a run's events in order, folds each into `ledger`, then hands it to the
-    subscribers (which may read the ledger: it already includes the event)."""
+    subscribers (which may read the ledger: it already includes the event).
+
+    `emit(event)` takes any event. The scheduler reports the four events of every task
+    through `task_parsed`, `task_ready`, `task_started` and `task_finished` instead: the
+    same events in the same order, folded the same way, but kept packed (see `EventList`),
+    and built as objects only for subscribers.
+    """
 
     def __init__(self, *subscribers: Callable[[Event], Any]) -> None:
         from llmcompiler.runtime.ledger import FOLD, Ledger  # the ledger reads these event types
 
-        self.events: list[Event] = []
+        self._items: list[Any] = []
         self.ledger = Ledger()
+        self.events = EventList(self._items, self.ledger.plan)
         self._fold = FOLD  # Ledger.apply's table, used here directly: this runs for every event
         self._subscribers = list(subscribers)
 
@@ -225,9 +302,45 @@ class EventLog:
         self._subscribers.append(callback)
 
     def emit(self, event: Event) -> None:
-        self.events.append(event)
+        self._items.append(event)
         fold = self._fold.get(type(event))
         if fold is not None:
             fold(self.ledger, event)
+        for callback in self._subscribers:
+            callback(event)
+
+    def task_parsed(self, round: int, task: Task) -> None:
+        """Emit TaskParsed(round, task)."""
+        t = perf_counter()
+        self._items.append((_PARSED, t, round, len(self.ledger.plan)))
+        self.ledger.task_parsed(round, task, t)
+        if self._subscribers:
+            self._tell(TaskParsed(t=t, round=round, task=task))
+
+    def task_ready(self, idx: int) -> None:
+        """Emit TaskReady(idx)."""
+        t = perf_counter()
+        self._items.append((_READY, t, idx))
+        self.ledger.task_ready(idx, t)
+        if self._subscribers:
+            self._tell(TaskReady(t=t, idx=idx))
+
+    def task_started(self, idx: int, tool: str, attempt: int = 1) -> None:
+        """Emit TaskStarted(idx, tool, attempt)."""
+        t = perf_counter()
+        self._items.append((_STARTED, t, idx, tool, attempt))
+        self.ledger.task_started(idx, t)
+        if self._subscribers:
+            self._tell(TaskStarted(t=t, idx=idx, tool=tool, attempt=attempt))
+
+    def task_finished(self, idx: int, observation: str, attempts: int, value: Any) -> None:
+        """Emit TaskFinished(idx, observation, attempts, value)."""
+        t = perf_counter()
+        self._items.append((_FINISHED, t, idx, observation, attempts, value))
+        self.ledger.task_finished(idx, observation, attempts, value, t)
+        if self._subscribers:
+            self._tell(TaskFinished(t=t, idx=idx, observation=observation, attempts=attempts, value=value))
+
+    def _tell(self, event: Event) -> None:
         for callback in self._subscribers:
             callback(event)

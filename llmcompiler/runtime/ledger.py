@@ -266,11 +266,23 @@ class Ledger:
             progress.tokens, progress.estimated = e.usage.output_tokens, e.usage.estimated
 
     def _task_parsed(self, e: ev.TaskParsed) -> None:
-        task = e.task
+        self.task_parsed(e.round, e.task, e.t)
+
+    def _task_ready(self, e: ev.TaskReady) -> None:
+        self.task_ready(e.idx, e.t)
+
+    def _task_started(self, e: ev.TaskStarted) -> None:
+        self.task_started(e.idx, e.t)
+
+    # The fold of the four events every task has, by their fields: `EventLog` calls these
+    # directly for the events it keeps packed (`events.EventList`), the methods above for
+    # the Event objects -- one fold either way.
+
+    def task_parsed(self, round: int, task: Task, t: float) -> None:
         self.plan.append(task)
         if task.is_join:
             return
-        record = TaskRecord(task, e.round, parsed_at=e.t)
+        record = TaskRecord(task, round, parsed_at=t)
         self.parsed.append(record)
         self.progress["planner"].tasks += 1
         if task.idx in self.tasks and task.error is not None:
@@ -278,17 +290,27 @@ class Ledger:
         else:
             self.tasks[task.idx] = record
 
-    def _task_ready(self, e: ev.TaskReady) -> None:
-        record = self.tasks.get(e.idx)
+    def task_ready(self, idx: int, t: float) -> None:
+        record = self.tasks.get(idx)
         if record is not None:  # (a hand-edited trace may name a task it never parsed)
-            record.ready_at = e.t
+            record.ready_at = t
 
-    def _task_started(self, e: ev.TaskStarted) -> None:
-        record = self.tasks.get(e.idx)
+    def task_started(self, idx: int, t: float) -> None:
+        record = self.tasks.get(idx)
         if record is None:
             return
         record.status = TaskStatus.RUNNING
-        record.started_at = e.t
+        record.started_at = t
+
+    def task_finished(self, idx: int, observation: str, attempts: int, value: Any, t: float) -> None:
+        record = self.tasks.get(idx)
+        if record is None:
+            return
+        record.status = TaskStatus.DONE
+        record.result = value
+        record.observation = observation
+        record.attempts = attempts
+        record.finished_at = t
 
     def _task_retrying(self, e: ev.TaskRetrying) -> None:
         record = self.tasks.get(e.idx)
@@ -296,14 +318,7 @@ class Ledger:
             record.retry, record.retry_error = e.attempt, e.error
 
     def _task_finished(self, e: ev.TaskFinished) -> None:
-        record = self.tasks.get(e.idx)
-        if record is None:
-            return
-        record.status = TaskStatus.DONE
-        record.result = e.value
-        record.observation = e.observation
-        record.attempts = e.attempts
-        record.finished_at = e.t
+        self.task_finished(e.idx, e.observation, e.attempts, e.value, e.t)
 
     def _task_failed(self, e: ev.TaskFailed) -> None:
         record = self._pending.pop(e.idx, None)

@@ -87,6 +87,7 @@ class Scheduler:
     ) -> None:
         self._tools = tools
         self._group = group
+        self._log = log
         self._emit = log.emit
         self._ledger = log.ledger
         self._threads = threads or shared_runner()
@@ -108,7 +109,7 @@ class Scheduler:
 
     def submit(self, task: Task, round: int) -> None:
         """Take a task the parser has just emitted (a `join()` is only a marker)."""
-        self._emit(ev.TaskParsed(round=round, task=task))
+        self._log.task_parsed(round, task)
         if task.is_join:
             return
         if task.error is not None:
@@ -167,7 +168,7 @@ class Scheduler:
         self._idle.clear()
 
     def _start(self, record: TaskRecord) -> None:
-        self._emit(ev.TaskReady(idx=record.idx))
+        self._log.task_ready(record.idx)
         if self._started_now < START_SLICE and not self._ready:
             self._started_now += 1
             self._group.create_task(self._run(record), name=f"llmcompiler-task-{record.idx}")
@@ -214,7 +215,7 @@ class Scheduler:
             if self._limit is not None:
                 await self._limit.acquire()
             try:
-                self._emit(ev.TaskStarted(idx=task.idx, tool=task.tool))
+                self._log.task_started(task.idx, task.tool)
                 outcome = await call_tool(
                     tool,
                     args,
@@ -231,11 +232,7 @@ class Scheduler:
             if tool_limit is not None:
                 tool_limit.release()
         if outcome.ok:
-            self._emit(
-                ev.TaskFinished(
-                    idx=task.idx, observation=outcome.observation, attempts=outcome.attempts, value=outcome.value
-                )
-            )
+            self._log.task_finished(task.idx, outcome.observation, outcome.attempts, outcome.value)
         else:
             self._emit(ev.TaskFailed(idx=task.idx, error=outcome.observation, attempts=outcome.attempts))
         self._finish(record)
