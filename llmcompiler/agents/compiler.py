@@ -138,9 +138,13 @@ class _CompilerRun(Run):
         self.emit(ev.PlannerStarted(round=round))
 
         def take(tasks: Iterable[Any]) -> None:
+            last = 0
             for task in tasks:
                 scheduler.submit(task, round)  # (which reports it: TaskParsed)
-                self.next_id = max(self.next_id, task.idx + 1)
+                if task.idx > last:
+                    last = task.idx
+            if last >= self.next_id:
+                self.next_id = last + 1
 
         feed = _SlicedFeed(self, round, parser, take, stream=self.agent.stream)
         text, error, exception = await self._call_model(

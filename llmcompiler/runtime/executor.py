@@ -77,6 +77,27 @@ def resolve(value: Any, results: Mapping[int, HasResult]) -> Any:
     return value
 
 
+# values `resolve` returns as they are (no references can be inside them)
+_PLAIN = frozenset({int, float, bool, type(None), bytes})
+
+
+def resolve_args(args: tuple, results: Mapping[int, HasResult]) -> tuple:
+    """`resolve` of a call's positional arguments (a tuple), with the common items -- a lone
+    reference, a number, a string without `$` -- handled here without a call each."""
+    if not args:
+        return args
+    out = []
+    for value in args:
+        kind = type(value)
+        if kind is Ref:
+            out.append(results[value.id].value)
+        elif kind in _PLAIN or (kind is str and "$" not in value):
+            out.append(value)
+        else:
+            out.append(resolve(value, results))
+    return tuple(out)
+
+
 def error_text(exc: BaseException, *, about: str = "") -> str:
     """`ERROR: <type>: <about><message>`, whatever the exception's `__str__` does."""
     return f"ERROR: {type(exc).__name__}: {about}{safe_str(exc) or safe_repr(exc)}"
@@ -124,9 +145,17 @@ async def call_tool(
         return Outcome(False, None, error_text(exc), 1)
     attempts = 1 + max(0, tool.retries)
     failure = ""
+    # an async tool without a timeout (most, and every task of a large plan) is called right
+    # here: no timeout scope to enter, and one coroutine less per call
+    direct = tool.timeout is None and tool.is_async
     for attempt in range(1, attempts + 1):
         try:
-            value = await _call_once(tool, args, kwargs, threads)
+            if direct:
+                value = tool.func(*args, **kwargs)
+                if inspect.isawaitable(value):
+                    value = await value
+            else:
+                value = await _call_once(tool, args, kwargs, threads)
         except asyncio.CancelledError as exc:
             if _cancel_requested():
                 raise
@@ -148,11 +177,8 @@ async def call_tool(
 
 
 async def _call_once(tool: RuntimeTool, args: tuple, kwargs: dict[str, Any], threads: ThreadRunner) -> Any:
-    if tool.timeout is None:  # no timeout scope to enter and leave: most tools, every task
-        if tool.is_async:
-            result = tool.func(*args, **kwargs)
-        else:
-            result = await threads.submit(tool.func, *args, **kwargs).result()
+    if tool.timeout is None:  # a sync tool (`call_tool` calls an async one itself): no scope
+        result = await threads.submit(tool.func, *args, **kwargs).result()
         if inspect.isawaitable(result):
             result = await result
         return result

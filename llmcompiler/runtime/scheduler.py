@@ -57,7 +57,7 @@ from collections.abc import Callable, Mapping
 from llmcompiler._compat import TaskGroup
 from llmcompiler.plan.task import Task
 from llmcompiler.runtime import events as ev
-from llmcompiler.runtime.executor import call_tool, error_text, resolve
+from llmcompiler.runtime.executor import call_tool, error_text, resolve, resolve_args
 from llmcompiler.runtime.ledger import TaskRecord, TaskStatus
 from llmcompiler.runtime.protocols import RuntimeTool
 from llmcompiler.runtime.threads import ThreadRunner, shared_runner
@@ -115,11 +115,12 @@ class Scheduler:
         if task.error is not None:
             self._emit(ev.TaskFailed(idx=task.idx, error=f"ERROR: PlanError: {task.error}"))
             return
-        record = self.records[task.idx]
+        records = self.records
+        record = records[task.idx]
         self._begin()
         waiting = 0
         for dep in task.deps:
-            upstream = self.records.get(dep)
+            upstream = records.get(dep)
             if upstream is None or upstream.status in (TaskStatus.FAILED, TaskStatus.SKIPPED):
                 why = f"skipped: ${dep} failed" if upstream else f"skipped: ${dep} does not exist"
                 self._skip_from(record, why)
@@ -164,14 +165,16 @@ class Scheduler:
     # -- internals -----------------------------------------------------------------
 
     def _begin(self) -> None:
+        if not self._unfinished:
+            self._idle.clear()
         self._unfinished += 1
-        self._idle.clear()
 
     def _start(self, record: TaskRecord) -> None:
-        self._log.task_ready(record.idx)
+        idx = record.task.idx
+        self._log.task_ready(idx)
         if self._started_now < START_SLICE and not self._ready:
             self._started_now += 1
-            self._group.create_task(self._run(record), name=f"llmcompiler-task-{record.idx}")
+            self._group.create_task(self._run(record), name=f"llmcompiler-task-{idx}")
         else:
             self._ready.append(record)
         if not self._slice_pending:
@@ -202,8 +205,8 @@ class Scheduler:
         task = record.task
         tool = self._tools[task.tool]
         try:
-            args = resolve(task.args, self.records)
-            kwargs = resolve(task.kwargs, self.records)
+            args = resolve_args(task.args, self.records)
+            kwargs = resolve(task.kwargs, self.records) if task.kwargs else {}
         except Exception as exc:  # a bug in resolution must not hang the run
             self._emit(ev.TaskFailed(idx=task.idx, error=error_text(exc, about="cannot resolve arguments: ")))
             self._finish(record)
@@ -243,16 +246,17 @@ class Scheduler:
 
     def _finish(self, record: TaskRecord) -> None:
         """Release or skip the waiting dependents of a task whose end was just emitted."""
-        dependents = self._dependents.pop(record.idx, ())
+        dependents = self._dependents.pop(record.task.idx, ())
         if record.status is TaskStatus.DONE:
+            remaining = self._remaining
             for idx in dependents:
-                if idx not in self._remaining:  # skipped already, through another dependency
+                left = remaining.get(idx)
+                if left is None:  # skipped already, through another dependency
                     continue
-                left = self._remaining[idx] - 1
-                if left:
-                    self._remaining[idx] = left
+                if left > 1:
+                    remaining[idx] = left - 1
                 else:
-                    del self._remaining[idx]
+                    del remaining[idx]
                     self._start(self.records[idx])
         else:
             for idx in dependents:

@@ -83,7 +83,10 @@ class _QuickFit:
                     return False
             elif at < n:  # given positionally too
                 return False
-        return all(at < n or name in kwargs for name, at in self.required)
+        for name, at in self.required:  # (a loop, not all(...): no generator per call)
+            if at >= n and name not in kwargs:
+                return False
+        return True
 
 
 def _default_stringify(name: str, args: Iterable[Any], kwargs: Mapping[str, Any]) -> str:
