@@ -25,6 +25,7 @@ import asyncio
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import Any, Protocol
 
 from llmcompiler._compat import timeout as timeout_scope
@@ -152,7 +153,7 @@ async def call_tool(
         try:
             if direct:
                 value = tool.func(*args, **kwargs)
-                if inspect.isawaitable(value):
+                if type(value) is CoroutineType or inspect.isawaitable(value):
                     value = await value
             else:
                 value = await _call_once(tool, args, kwargs, threads)
@@ -167,7 +168,7 @@ async def call_tool(
             failure = error_text(exc)
         else:
             try:
-                observation = observation_of(value)
+                observation = value if type(value) is str else observation_of(value)
             except Exception as problem:  # the same value would fail again: no retry
                 return Outcome(False, None, _unshowable(value, problem), attempt)
             return Outcome(True, value, observation, attempt)
