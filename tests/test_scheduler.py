@@ -167,6 +167,47 @@ async def test_many_tasks_ready_at_once_start_in_order_and_all_finish():
     assert [e.idx for e in log.events if isinstance(e, ev.TaskStarted)] == list(range(1, n + 1))
 
 
+async def test_no_loop_iteration_starts_more_than_a_slice():
+    """A chain (one start per iteration, the budget's count spanning iterations) then 600
+    tasks released at once: no iteration of the event loop starts more than START_SLICE,
+    and every task runs, in order, with its result."""
+    from llmcompiler.runtime.scheduler import START_SLICE
+
+    loop = asyncio.get_running_loop()
+    iteration = 0
+    running = True
+
+    def tick() -> None:  # runs once per iteration of the loop: counts them
+        nonlocal iteration
+        iteration += 1
+        if running:
+            loop.call_soon(tick)
+
+    started: list[int] = []
+
+    async def step(*inputs: int) -> int:
+        started.append(iteration)
+        return len(inputs)
+
+    chain = 200
+    lines = ["1. step()"] + [f"{i}. step(${i - 1})" for i in range(2, chain + 1)]
+    lines += [f"{i}. step(${chain})" for i in range(chain + 1, chain + 601)]
+    parser = PlanParser(["step"])
+    tasks = parser.feed("\n".join(lines)) + parser.close()
+    loop.call_soon(tick)
+    try:
+        scheduler, log = await run_tasks(tasks, [tool(step)])
+    finally:
+        running = False
+    per_iteration: dict[int, int] = {}
+    for at in started:
+        per_iteration[at] = per_iteration.get(at, 0) + 1
+    assert len(started) == chain + 600
+    assert max(per_iteration.values()) <= START_SLICE
+    assert [r.status for r in scheduler.ordered()] == [TaskStatus.DONE] * (chain + 600)
+    assert [e.idx for e in log.events if isinstance(e, ev.TaskStarted)][:chain] == list(range(1, chain + 1))
+
+
 async def test_stop_ends_tasks_still_waiting_for_a_slice():
     from llmcompiler.runtime.scheduler import START_SLICE
 

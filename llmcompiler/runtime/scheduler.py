@@ -179,12 +179,18 @@ class Scheduler:
             self._group.create_task(self._run(record))
         else:
             self._ready.append(record)
-        if not self._slice_pending:
-            self._slice_pending = True
-            asyncio.get_running_loop().call_soon(self._next_slice)
+            if not self._slice_pending:
+                self._slice_pending = True
+                asyncio.get_running_loop().call_soon(self._next_slice)
 
     def _next_slice(self) -> None:
-        """A new loop iteration: a new START_SLICE budget, spent first on the tasks waiting."""
+        """A new loop iteration: a new START_SLICE budget, spent first on the tasks waiting.
+
+        Scheduled only once the budget is spent (not after every start: a chain of 10,000
+        tasks starts one per iteration, and a callback each would be 10,000 callbacks), so
+        the count can span iterations; it is reset here, where it ran out, which keeps the
+        bound -- at most START_SLICE starts in one iteration -- and costs a task at most one
+        iteration's wait when the count ran out early."""
         self._slice_pending = False
         self._started_now = 0
         ready = self._ready
