@@ -665,7 +665,8 @@ class PlanParser:
     def _make_task(
         self, idx: int, name: str, args: tuple, kwargs: dict, *, text: str, refs: set[int] | None = None
     ) -> Task:
-        problem = self._check_id(idx)
+        # (`_check_id` only for an id already seen or earlier: most are neither)
+        problem = self._check_id(idx) if idx in self._seen_set or self._is_earlier(idx) else None
         if problem is None and name != JOIN and name not in self._tools:
             available = ", ".join(sorted(self._tools)) or "none"
             problem = f"unknown tool {_clip(name)!r} (available: {available})"

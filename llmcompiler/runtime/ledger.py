@@ -58,6 +58,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from llmcompiler.plan.task import JOIN
 from llmcompiler.runtime import events as ev
 
 if TYPE_CHECKING:
@@ -280,7 +281,7 @@ class Ledger:
 
     def task_parsed(self, round: int, task: Task, t: float) -> None:
         self.plan.append(task)
-        if task.is_join:
+        if task.tool == JOIN and task.error is None:  # (`task.is_join`, without the property call)
             return
         record = TaskRecord(task, round, parsed_at=t)
         self.parsed.append(record)

@@ -55,7 +55,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 
 from llmcompiler._compat import TaskGroup
-from llmcompiler.plan.task import Task
+from llmcompiler.plan.task import JOIN, Task
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.executor import call_tool, error_text, resolve, resolve_args
 from llmcompiler.runtime.ledger import TaskRecord, TaskStatus
@@ -110,7 +110,7 @@ class Scheduler:
     def submit(self, task: Task, round: int) -> None:
         """Take a task the parser has just emitted (a `join()` is only a marker)."""
         self._log.task_parsed(round, task)
-        if task.is_join:
+        if task.tool == JOIN and task.error is None:  # (`task.is_join`, without the property call)
             return
         if task.error is not None:
             self._emit(ev.TaskFailed(idx=task.idx, error=f"ERROR: PlanError: {task.error}"))
