@@ -515,12 +515,18 @@ async def test_leaving_astream_early_cancels_the_run():
 async def test_global_and_per_tool_concurrency_limits():
     running = {"any": 0, "slow": 0, "fast": 0}
     peak = dict(running)
+    planned = asyncio.Event()  # every call waits for the whole plan: all 10 want to run at once
+
+    def on_event(event: ev.Event) -> None:
+        if isinstance(event, ev.PlannerFinished):
+            planned.set()
 
     async def track(kind: str) -> None:
         running["any"] += 1
         running[kind] += 1
         peak["any"] = max(peak["any"], running["any"])
         peak[kind] = max(peak[kind], running[kind])
+        await planned.wait()
         for _ in range(3):
             await asyncio.sleep(0)
         running["any"] -= 1
@@ -539,7 +545,7 @@ async def test_global_and_per_tool_concurrency_limits():
         return i
 
     plan = "".join(f"{i}. slow({i})\n" for i in range(1, 5)) + "".join(f"{i}. fast({i})\n" for i in range(5, 11)) + "11. join()"
-    result = await compiler([slow, fast], [plan], [finish("ok")], max_concurrency=3).ainvoke("q")
+    result = await compiler([slow, fast], [plan], [finish("ok")], max_concurrency=3).ainvoke("q", on_event=on_event)
     assert all(r.status is TaskStatus.DONE for r in result.tasks)
     assert peak["slow"] == 1
     assert peak["any"] == 3

@@ -281,10 +281,11 @@ class _SlicedFeed:
         self._busy = False
         self._ended = False
 
-    def on_text(self, chunk: str) -> None:
+    def on_text(self, chunk: str) -> bool:
+        """Take a chunk of the plan; True when it started tasks (the stream then lets the loop
+        turn once, so that they start before more of the reply is read)."""
         if not (self._busy or self._pending) and (not self._stream or chunk.count("\n") <= SLICE_LINES):
-            self._handle(chunk)  # nothing queued before it: at once, as it arrives
-            return
+            return self._handle(chunk)  # nothing queued before it: at once, as it arrives
         self._pending.append(chunk)
         if self._consumer is None:
             group = self._run.group
@@ -293,11 +294,16 @@ class _SlicedFeed:
             self._consumer = group.create_task(self._consume(), name="llmcompiler-plan-feed")
         assert self._wake is not None
         self._wake.set()
+        return False
 
-    def _handle(self, chunk: str) -> None:
+    def _handle(self, chunk: str) -> bool:
         self._run.emit(ev.PlannerToken(round=self._round, text=chunk))
         if self._stream:
-            self._take(self._parser.feed(chunk))
+            tasks = self._parser.feed(chunk)
+            if tasks:
+                self._take(tasks)
+                return True
+        return False
 
     async def _consume(self) -> None:
         wake = self._wake

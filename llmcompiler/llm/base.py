@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from llmcompiler._loop import yield_to_loop
 from llmcompiler._text import describe_error
 
 Role = Literal["system", "user", "assistant"]
@@ -127,6 +128,10 @@ async def stream_call(
 ) -> Completion:
     """Stream one call to its end, handing each chunk to `on_text`.
 
+    When `on_text` returns True (the planner's feed does after a chunk that started tasks),
+    the event loop gets one turn before the stream is read further: what the chunk started
+    runs first, not after the HTTP client has parsed whatever else its buffer holds.
+
     A failure of the model (or of `on_text`) is returned in `error`, not raised; only
     cancellation propagates, and the stream is closed on every exit.
     """
@@ -145,8 +150,8 @@ async def stream_call(
             if first is None:
                 first = time.perf_counter()
             parts.append(item)
-            if on_text is not None:
-                on_text(item)
+            if on_text is not None and on_text(item) is True:
+                await yield_to_loop()
     except Exception as exc:
         error = exc
     finally:
