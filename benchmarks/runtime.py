@@ -934,6 +934,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     t = cfg["timing"]
     lines: list[str] = []
     add = lines.append
+
+    def targets_table() -> None:  # (after the small workloads, or first when there are none)
+        add("## Targets")
+        add("")
+        add("| target | measured | met |")
+        add("|---|---|---|")
+        for row in report["targets"]:
+            add(f"| {row['target']} | {row['value']} | {'yes' if row['met'] else '**no**'} |")
+        add("")
+
     add(f"# Runtime benchmark ({report['mode']} run)")
     add("")
     m = report["machine"]
@@ -965,13 +975,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     )
     add("")
     if report.get("workloads"):
-        add("## Targets")
-        add("")
-        add("| target | measured | met |")
-        add("|---|---|---|")
-        for row in report["targets"]:
-            add(f"| {row['target']} | {row['value']} | {'yes' if row['met'] else '**no**'} |")
-        add("")
+        targets_table()
         add("## LLMCompiler against its ideal")
         add("")
         add(
@@ -1052,13 +1056,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             add("")
     if report.get("shapes"):
         if not report.get("workloads"):
-            add("## Targets")
-            add("")
-            add("| target | measured | met |")
-            add("|---|---|---|")
-            for row in report["targets"]:
-                add(f"| {row['target']} | {row['value']} | {'yes' if row['met'] else '**no**'} |")
-            add("")
+            targets_table()
         add("## Plan shapes against the bare-asyncio lower bound")
         add("")
         add(

@@ -211,6 +211,14 @@ def ray_processes(temp_dir: str) -> list[str]:
     return found
 
 
+async def journalled(journal, process, records: int) -> None:
+    """Wait (at most 60 s) until the running bench's journal holds `records` records."""
+    deadline = time.monotonic() + 60
+    while not (journal.exists() and journal.read_text().count("\n") >= records):
+        assert time.monotonic() < deadline and process.returncode is None
+        await asyncio.sleep(0.05)
+
+
 async def test_driver_sigkill_then_resume(tmp_path):
     questions = 30
     dataset = write_dataset(tmp_path / "d.json", questions)
@@ -225,10 +233,7 @@ async def test_driver_sigkill_then_resume(tmp_path):
             sys.executable, str(ROOT / "run_llm_compiler.py"), *args, cwd=ROOT, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while not (journal.exists() and journal.read_text().count("\n") >= 5):
-            assert time.monotonic() < deadline and process.returncode is None
-            await asyncio.sleep(0.05)
+        await journalled(journal, process, 5)
         process.kill()
         await process.wait()
         # the local cluster shares the driver's fate: its raylet, GCS and workers follow it
@@ -348,10 +353,7 @@ async def test_ctrl_c_keeps_what_finished_and_leaves_no_ray_process(tmp_path):
             sys.executable, str(ROOT / "run_llm_compiler.py"), *args, cwd=ROOT, env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while not (journal.exists() and journal.read_text().count("\n") >= 3):
-            assert time.monotonic() < deadline and process.returncode is None
-            await asyncio.sleep(0.05)
+        await journalled(journal, process, 3)
         process.send_signal(signal.SIGINT)
         _, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 130, err.decode()

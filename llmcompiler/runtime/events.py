@@ -306,8 +306,8 @@ class EventLog:
         fold = self._fold.get(type(event))
         if fold is not None:
             fold(self.ledger, event)
-        for callback in self._subscribers:
-            callback(event)
+        if self._subscribers:
+            self._tell(event)
 
     def task_parsed(self, round: int, task: Task) -> None:
         """Emit TaskParsed(round, task)."""

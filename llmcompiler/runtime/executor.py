@@ -69,8 +69,8 @@ def resolve(value: Any, results: Mapping[int, HasResult]) -> Any:
         return REF_PATTERN.sub(lambda m: results[int(m.group(1) or m.group(2))].text, value)
     if isinstance(value, list):
         return [resolve(v, results) for v in value]
-    if isinstance(value, tuple):  # (a list, not a generator: cheaper; () is shared as is)
-        return tuple([resolve(v, results) for v in value]) if value else value
+    if isinstance(value, tuple):
+        return resolve_args(value, results)
     if isinstance(value, dict):
         return {resolve(k, results): resolve(v, results) for k, v in value.items()}
     if isinstance(value, (set, frozenset)):
@@ -85,7 +85,7 @@ _PLAIN = frozenset({int, float, bool, type(None), bytes})
 def resolve_args(args: tuple, results: Mapping[int, HasResult]) -> tuple:
     """`resolve` of a call's positional arguments (a tuple), with the common items -- a lone
     reference, a number, a string without `$` -- handled here without a call each."""
-    if not args:
+    if not args:  # (() is shared as is)
         return args
     out = []
     for value in args:
