@@ -101,7 +101,7 @@ from hypothesis import strategies as st  # noqa: E402
 from llmcompiler._compat import TaskGroup  # noqa: E402
 from llmcompiler.exceptions import ModelTruncatedError  # noqa: E402
 from llmcompiler.llm import scripted as scripted_module  # noqa: E402
-from llmcompiler.llm.base import estimate_tokens, split_tokens, word_slices  # noqa: E402
+from llmcompiler.llm.base import estimate_tokens, split_tokens, token_chunks, word_slices  # noqa: E402
 
 TEXTS = st.text(alphabet=st.sampled_from("ab $1(),\n\t  \u00a0\u3000é"), max_size=300)
 
@@ -129,20 +129,28 @@ def _stream(model):
     return out, None
 
 
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS, n=st.integers(1, 9))
+def test_token_chunks_are_the_pieces_n_at_a_time(text, n):
+    pieces = split_tokens(text)
+    expected = [("".join(pieces[i : i + n]), len(pieces[i : i + n])) for i in range(0, len(pieces), n)]
+    assert list(token_chunks(text, n)) == expected
+
+
+def test_token_chunks_of_a_size_past_the_regex_limit_is_one_chunk():
+    text = "1. a()\n2. b($1)  \n"
+    assert list(token_chunks(text, 10**12)) == [(text, len(split_tokens(text)))]
+
+
 @settings(max_examples=150, deadline=None)
-@given(text=TEXTS, chunk=st.integers(1, 9), limit=st.none() | st.integers(1, 60), window=st.integers(1, 30))
-def test_a_reply_streams_the_same_chunks_whatever_the_window(text, chunk, limit, window):
-    """Split a window at a time, a reply streams what one split of the whole text gives:
-    chunks of `chunk` tokens from the start, cut at `limit`, and the usage of what was sent."""
+@given(text=TEXTS, chunk=st.integers(1, 9), limit=st.none() | st.integers(1, 60))
+def test_a_reply_streams_chunks_of_its_tokens_cut_at_the_limit(text, chunk, limit):
+    """A reply streams chunks of `chunk` tokens from the start, cut at `limit`, and the
+    usage of what was sent."""
     tokens = split_tokens(text)
     sent = tokens if limit is None else tokens[:limit]
     expected = ["".join(sent[i : i + chunk]) for i in range(0, len(sent), chunk)]
-    before = scripted_module.TEXT_SLICE
-    scripted_module.TEXT_SLICE = window
-    try:
-        out, error = _stream(ScriptedModel([text], chunk_tokens=chunk, max_tokens=limit))
-    finally:
-        scripted_module.TEXT_SLICE = before
+    out, error = _stream(ScriptedModel([text], chunk_tokens=chunk, max_tokens=limit))
     assert (error is not None) == (limit is not None and len(tokens) > limit)
     assert [p for p in out if isinstance(p, str)] == expected
     assert [p.output_tokens for p in out if isinstance(p, Usage)] == [len(sent)]
@@ -160,23 +168,34 @@ def test_a_long_prompt_is_counted_as_estimate_tokens_counts_it(texts, window):
     assert counted == sum(estimate_tokens(t) for t in texts)
 
 
-def test_a_long_reply_is_split_a_window_at_a_time(monkeypatch):
-    """A 10,000-line plan is split into tokens TEXT_SLICE characters at a time, between the
-    chunks it streams, not all at once before the first one."""
+def test_a_long_reply_is_cut_into_chunks_as_they_are_sent(monkeypatch):
+    """A 10,000-line plan is cut one chunk at a time, each as it is about to be sent: when
+    the first chunk arrives, no more than the next one has been cut."""
     text = "\n".join(f"{i}. op(${i - 1})" for i in range(1, 10_001))
-    split = []
+    cut = 0
+    cut_at_arrival = []
 
-    def recording(piece):
-        split.append(len(piece))
-        return split_tokens(piece)
+    def recording(text, n):
+        nonlocal cut
+        for chunk in token_chunks(text, n):
+            cut += 1
+            yield chunk
 
-    monkeypatch.setattr(scripted_module, "split_tokens", recording)
-    out, error = _stream(ScriptedModel([text], chunk_tokens=256))
-    assert error is None
+    monkeypatch.setattr(scripted_module, "token_chunks", recording)
+
+    async def collect():
+        out = []
+        async for piece in ScriptedModel([text], chunk_tokens=256).stream([user("q")]):
+            cut_at_arrival.append(cut)
+            out.append(piece)
+        return out
+
+    out = asyncio.run(collect())
     assert "".join(p for p in out if isinstance(p, str)) == text
     assert out[-1].output_tokens == len(split_tokens(text))
-    assert len(split) > len(text) // scripted_module.TEXT_SLICE
-    assert max(split) <= scripted_module.TEXT_SLICE + 16  # (cut after the word it reached)
+    chunks = len(out) - 1
+    assert chunks == -(-len(split_tokens(text)) // 256)
+    assert cut_at_arrival[:chunks] == list(range(1, chunks + 1))  # (one cut per chunk sent, in step)
 
 
 async def test_a_long_prompt_is_counted_with_turns_of_the_loop():

@@ -195,6 +195,23 @@ def split_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def token_chunks(text: str, n: int) -> Iterator[tuple[str, int]]:
+    """The pieces of `split_tokens(text)`, `n` at a time and joined, with how many each holds.
+
+    Found one chunk at a time by a regex that matches `n` pieces at once, so no list of
+    pieces is built and nothing is done ahead of the chunk asked for: a 10,000-line plan
+    streamed in chunks of 256 costs a few microseconds a chunk, spread over the stream. A
+    chunk before the last holds exactly `n` pieces (the regex stops short of `n` only at
+    the end of the text); the last one is counted.
+    """
+    pattern = re.compile(rf"(?:{_TOKEN.pattern}){{1,{min(n, _MAX_REPEAT)}}}")  # (re caches it)
+    size = len(text)
+    for match in pattern.finditer(text):
+        chunk = match.group()
+        yield chunk, (n if match.end() < size else count_split_tokens(chunk))
+
+
+_MAX_REPEAT = 2**31 - 1  # (under the regex engine's limit on {m,n}, 2**32 - 1; more pieces than any text has)
 _WORD_END = re.compile(r"\S(?=\s)")
 
 

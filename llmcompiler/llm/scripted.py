@@ -10,10 +10,11 @@ async). A single function instead of a list answers every call.
 Latency is simulated against the loop's clock: the first chunk arrives `ttft` seconds after
 the call, then chunks of `chunk_tokens` word-sized tokens at `tokens_per_second`. Timing is
 computed from the call's start, so sleeps do not accumulate drift. Without a speed, chunks
-still arrive one event-loop turn apart, as they would from a socket. A long reply is split
-into tokens a window of TEXT_SLICE characters at a time, and a long prompt's tokens are
-counted the same way, a turn of the loop apart: a 10,000-line plan or a 0.4 MB joiner
-prompt would otherwise stop the event loop for milliseconds at the start or end of a call.
+still arrive one event-loop turn apart, as they would from a socket. A reply is cut into
+chunks one chunk at a time, as each is sent (`llm.base.token_chunks`), and a long prompt's
+tokens are counted TEXT_SLICE characters at a time, a turn of the loop apart: a 10,000-line
+plan or a 0.4 MB joiner prompt would otherwise stop the event loop for milliseconds at the
+start or end of a call.
 
 `max_tokens` simulates a server's completion limit: a longer reply streams its first
 `max_tokens` word-sized tokens and its usage, then raises `ModelTruncatedError`, as an
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from llmcompiler._loop import yield_to_loop
@@ -37,10 +38,11 @@ from llmcompiler.llm.base import (
     cut_at_stop,
     estimate_from_count,
     split_tokens,
+    token_chunks,
     word_slices,
 )
 
-# Characters of a reply split (or of a prompt counted) in one step of the event loop.
+# Characters of a prompt counted in one step of the event loop.
 TEXT_SLICE = 16_384
 
 
@@ -120,18 +122,19 @@ class ScriptedModel:
         limit = self.max_tokens
         sent = 0
         cut = False
-        for chunk in _regroup((split_tokens(s) for s in word_slices(text, TEXT_SLICE)), self.chunk_tokens):
-            if limit is not None and sent + len(chunk) > limit:
+        for chunk, count in token_chunks(text, self.chunk_tokens):
+            if limit is not None and sent + count > limit:
                 cut = True
-                chunk = chunk[: limit - sent]
-                if not chunk:
+                count = limit - sent
+                chunk = "".join(split_tokens(chunk)[:count])
+                if not count:
                     break
             arrival = start + self.ttft
             if self.tokens_per_second is not None:
                 arrival += sent / self.tokens_per_second
             await self._wait_until(loop, arrival)
-            yield "".join(chunk)
-            sent += len(chunk)
+            yield chunk
+            sent += count
             if cut:
                 break
         if reply.error is not None and not cut:  # the cut comes first, as on a real server
@@ -150,26 +153,6 @@ class ScriptedModel:
 
     def __repr__(self) -> str:
         return f"ScriptedModel(name={self.name!r}, ttft={self.ttft}, tokens_per_second={self.tokens_per_second})"
-
-
-def _regroup(windows: Iterable[list[str]], n: int) -> Iterator[list[str]]:
-    """The tokens of consecutive windows, `n` at a time (the last chunk may be shorter)."""
-    carry: list[str] = []
-    for window in windows:
-        i = 0
-        if carry:
-            i = n - len(carry)
-            carry.extend(window[:i])
-            if len(carry) < n:
-                continue
-            yield carry
-            carry = []
-        while len(window) - i >= n:
-            yield window[i : i + n]
-            i += n
-        carry = window[i:]
-    if carry:
-        yield carry
 
 
 async def _estimate_prompt(messages: Sequence[Message]) -> int:
