@@ -125,6 +125,31 @@ def test_any_chunking_of_a_plan_gives_the_same_tasks(text, cuts):
         seen.add(task.idx)
 
 
+flat_values = st.one_of(
+    words.map(quoted),
+    st.tuples(words, refs, words).map(lambda t: quoted(f"{t[0]}{t[1]}{t[2]}")),
+    refs,
+    st.integers(-10**6, 10**6).map(str),
+    st.sampled_from(["0", "00", "-0", "1.5", "1e3", "9" * 30, "$01", "${01}", "''", '""']),
+)
+
+
+@SETTINGS
+@given(
+    ids,
+    st.lists(st.tuples(spaces, flat_values, spaces), max_size=4),
+    st.sampled_from(["", ",", " ,", ", "]),
+    st.sampled_from(["", " # note", ") extra", END_OF_PLAN, " and", "x"]),
+)
+def test_a_flat_line_read_in_one_match_is_read_as_the_scanner_reads_it(idx, items, tail, rest):
+    """A line of positional strings, integers and references (`_FLAT_CALL`, one match) gives
+    the task that reading it a character at a time (the scanner) gives."""
+    arguments = ",".join(f"{a}{v}{b}" for a, v, b in items) + (tail if items else "")
+    line = f"{idx}. search({arguments}){rest}"
+    whole = parse([line + "\n2. math($1)"])
+    assert parse(list(line + "\n2. math($1)")) == whole
+
+
 # -- arbitrary text ------------------------------------------------------------------------
 
 hostile_pieces = st.one_of(

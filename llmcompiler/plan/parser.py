@@ -352,13 +352,21 @@ class PlanParser:
             if not piece:
                 pass
             elif self._size == 0 and not self._watching and self._pending is None and self._head is None:
-                # the line starts here: most lines are a whole simple call, read at once
-                match = _SIMPLE_CALL.match(piece)
+                # the line starts here: most lines are a whole simple call, read at once, and
+                # most of those are flat (`op($1, "x", 2)`), read with no more matching
+                match = _FLAT_CALL.match(piece) or _SIMPLE_CALL.match(piece)
                 if match is not None and match.end() <= MAX_LINE_CHARS:
-                    digits, name, close = match.group(1), match.group(2), match.end(3)
-                    task = self._call_task(
-                        int(digits), name, piece[:close], match.start(1), match.start(2), match.start(3)
-                    )
+                    close = match.end(3)
+                    task = self._flat_task(match, piece) if match.re is _FLAT_CALL else None
+                    if task is None:
+                        task = self._call_task(
+                            int(match.group(1)),
+                            match.group(2),
+                            piece[:close],
+                            match.start(1),
+                            match.start(2),
+                            match.start(3),
+                        )
                     out.append(task)
                     rest = piece[close + 1 :]
                     if k < last:  # the line ends here too: the state is already that of a new line
@@ -662,6 +670,16 @@ class PlanParser:
             return self._error_task(idx, name, f"cannot parse the arguments of {call_text}: {exc}", text=text)
         return self._make_task(idx, name, args, kwargs, text=text, refs=refs)
 
+    def _flat_task(self, match: re.Match[str], line: str) -> Task | None:
+        """The task of a line `_FLAT_CALL` matched, or None where `_call_task` must read it
+        (an integer too long for int(), which Python's parser words)."""
+        start, close = match.span(3)
+        flat = _flat_arguments(line, start, close, self._refs)
+        if flat is None:
+            return None
+        text = line[match.start(1) : close].strip() + ")"
+        return self._make_task(int(match.group(1)), match.group(2), flat[0], {}, text=text, refs=flat[2])
+
     def _make_task(
         self, idx: int, name: str, args: tuple, kwargs: dict, *, text: str, refs: set[int] | None = None
     ) -> Task:
@@ -849,6 +867,13 @@ _FLAT_VALUE = (
 )
 _FLAT_ITEM = re.compile(_FLAT_VALUE)
 _FLAT_ARGS = re.compile(rf"[ \t\n]*(?:{_FLAT_VALUE.replace('(', '(?:').replace('(?:?', '(?')}(?:,|$))*[ \t\n]*")
+# A whole line of that flattest shape, `_HEADER` included, in one match (group 3: the
+# arguments): where it matches, `_SIMPLE_CALL` would too and end the call at the same ")"
+# (no bracket or "#" outside its strings, none of which holds a newline or a quote).
+_FLAT_CALL = re.compile(
+    r"\s*(\d{1,18})\s*\.\s*([A-Za-z_]\w*)\s*\("
+    rf"((?:{_FLAT_VALUE.replace('(', '(?:').replace('(?:?', '(?')}(?:,|(?=\))))*[ \t\n]*)\)"
+)
 _CONSTANTS = {"True": True, "False": False, "None": None, **_JSON_NAMES}
 _NO = object()  # the fast path gives up
 _SCALAR_KINDS = frozenset(range(1, 8))
