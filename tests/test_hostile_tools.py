@@ -362,3 +362,68 @@ async def test_react_run_timeout_closes_its_running_step_too():
     assert [(r.status, r.observation) for r in result.tasks] == [
         (TaskStatus.FAILED, "ERROR: cancelled: the run timed out after 0.2s while the tool was running")
     ]
+
+
+# -- sys.exit() in a tool, a call that does not fit, a sync def returning a coroutine -------------
+# (the async ones are called by the scheduler's direct path, the sync and limited ones by
+# `call_tool`: both must report the same)
+
+
+@pytest.mark.parametrize("options", [{}, {"timeout": 5.0}, {"retries": 1}, {"max_concurrency": 1}])
+async def test_a_tool_calling_sys_exit_fails_its_task_and_the_run_goes_on(options):
+    @tool(**options)
+    async def leave() -> str:
+        """Calls sys.exit."""
+        await asyncio.sleep(0)
+        sys.exit(3)
+
+    @tool(**options)
+    def leave_sync() -> str:
+        """Calls sys.exit in its thread."""
+        sys.exit("bye")
+
+    plan = "1. leave()\n2. leave_sync()\n3. quick()\n4. join()<END_OF_PLAN>"
+    result = await ainvoke(compiler([leave, leave_sync, quick], plan))
+    assert result.error is None and result.answer == "ok"
+    attempts = 1 + options.get("retries", 0)
+    assert (result.task(1).status, result.task(1).observation, result.task(1).attempts) == (
+        TaskStatus.FAILED, "ERROR: SystemExit: 3", attempts
+    )
+    assert (result.task(2).status, result.task(2).observation) == (TaskStatus.FAILED, "ERROR: SystemExit: bye")
+    assert result.task(3).status is TaskStatus.DONE
+
+
+@pytest.mark.parametrize("options", [{}, {"timeout": 5.0}])
+async def test_a_call_that_does_not_fit_the_signature_fails_without_calling(options):
+    called = []
+
+    @tool(**options)
+    async def pair(a: int, b: int) -> int:
+        """Adds two numbers."""
+        called.append((a, b))
+        return a + b
+
+    plan = "1. pair(1)\n2. pair(1, 2)\n3. join()<END_OF_PLAN>"
+    result = await ainvoke(compiler([pair], plan))
+    assert result.task(1).status is TaskStatus.FAILED
+    assert result.task(1).observation.startswith("ERROR: TypeError: ")
+    assert "pair" in result.task(1).observation and "'b'" in result.task(1).observation
+    assert result.task(1).attempts == 1
+    assert (result.task(2).status, result.task(2).result) == (TaskStatus.DONE, 3)
+    assert called == [(1, 2)]
+
+
+async def test_a_value_that_cannot_be_text_fails_its_task_with_no_value_kept():
+    class Mute:
+        def __str__(self) -> str:
+            raise ValueError("no text")
+
+    @tool
+    async def mute() -> object:
+        """Returns something without text."""
+        return Mute()
+
+    result = await ainvoke(compiler([mute], "1. mute()\n2. join()<END_OF_PLAN>"))
+    record = result.task(1)
+    assert record.status is TaskStatus.FAILED and record.result is None
+    assert record.observation == "ERROR: ValueError: the result (a Mute) cannot be shown as text: no text"

@@ -157,24 +157,42 @@ async def call_tool(
                     value = await value
             else:
                 value = await _call_once(tool, args, kwargs, threads)
-        except asyncio.CancelledError as exc:
-            if _cancel_requested():
+        except BaseException as exc:
+            reported = failure_of(tool, exc)
+            if reported is None:
                 raise
-            failure = f"ERROR: CancelledError: {tool.name} raised CancelledError although nothing cancelled it"
-            detail = safe_str(exc)
-            if detail:
-                failure += f" ({detail})"
-        except (Exception, SystemExit) as exc:  # a tool's sys.exit() ends the call, not the program
-            failure = error_text(exc)
+            failure = reported
         else:
-            try:
-                observation = value if type(value) is str else observation_of(value)
-            except Exception as problem:  # the same value would fail again: no retry
-                return Outcome(False, None, _unshowable(value, problem), attempt)
-            return Outcome(True, value, observation, attempt)
+            observation, ok = observe(value)
+            return Outcome(ok, value if ok else None, observation, attempt)
         if attempt < attempts and on_retry is not None:
             on_retry(attempt + 1, failure)
     return Outcome(False, None, failure, attempts)
+
+
+def failure_of(tool: RuntimeTool, exc: BaseException) -> str | None:
+    """The observation of a call of `tool` that raised `exc`; None where `exc` must go on
+    (a real cancellation of the calling task, KeyboardInterrupt, GeneratorExit)."""
+    if isinstance(exc, asyncio.CancelledError):
+        if _cancel_requested():
+            return None
+        failure = f"ERROR: CancelledError: {tool.name} raised CancelledError although nothing cancelled it"
+        detail = safe_str(exc)
+        return f"{failure} ({detail})" if detail else failure
+    if isinstance(exc, (Exception, SystemExit)):  # a tool's sys.exit() ends the call, not the program
+        return error_text(exc)
+    return None
+
+
+def observe(value: Any) -> tuple[str, bool]:
+    """A tool's return value as its observation, and True; or, for a value that cannot be
+    made text, the error that says so, and False (the same value would fail again: no retry)."""
+    if type(value) is str:
+        return value, True
+    try:
+        return observation_of(value), True
+    except Exception as problem:
+        return _unshowable(value, problem), False
 
 
 async def _call_once(tool: RuntimeTool, args: tuple, kwargs: dict[str, Any], threads: ThreadRunner) -> Any:
