@@ -301,7 +301,9 @@ class PlanParser:
     ) -> None:
         self._tools = {t if isinstance(t, str) else t.name for t in tools}
         self._first_id = first_id
-        self._known = None if known_ids is None else set(known_ids)
+        # the ids of earlier rounds (without `known_ids`: 1 to first_id - 1; plan ids start at
+        # 1, `$0` is never a result), as one container: `idx in` it is one C call
+        self._earlier: range | set[int] = range(1, first_id) if known_ids is None else set(known_ids)
         self._seen: list[int] = []  # ids of this round, in order
         self._seen_set: set[int] = set()
         self._refs: dict[int, Ref] = {}  # one Ref per id the plan references (fewer objects kept)
@@ -684,13 +686,14 @@ class PlanParser:
         self, idx: int, name: str, args: tuple, kwargs: dict, *, text: str, refs: set[int] | None = None
     ) -> Task:
         # (`_check_id` only for an id already seen or earlier: most are neither)
-        problem = self._check_id(idx) if idx in self._seen_set or self._is_earlier(idx) else None
+        problem = self._check_id(idx) if idx in self._seen_set or idx in self._earlier else None
         if problem is None and name != JOIN and name not in self._tools:
             available = ", ".join(sorted(self._tools)) or "none"
             problem = f"unknown tool {_clip(name)!r} (available: {available})"
         if problem is None and self._join is not None:
             problem = "a second join() in one plan" if name == JOIN else f"task after join() (${self._join})"
-        deps = sorted(refs) if refs else []
+        # (one reference, the most common, needs no sort)
+        deps = () if not refs else (*refs,) if len(refs) == 1 else tuple(sorted(refs))
         # (all in `_seen_set`: none is `idx`, which `_check_id` found unused)
         if problem is None and deps and not self._seen_set.issuperset(deps):
             problem = self._check_refs(idx, deps)
@@ -698,11 +701,11 @@ class PlanParser:
             return self._error_task(idx, name, problem, text=text, deps=deps, args=args, kwargs=kwargs)
         if name == JOIN:
             self._join = idx
-            args, kwargs, deps = (), {}, sorted(self._seen)
+            args, kwargs, deps = (), {}, tuple(sorted(self._seen))
         self._seen.append(idx)
         self._seen_set.add(idx)
         thought, self._thought = self._thought, None
-        return Task(idx, name, args, kwargs, tuple(deps), thought, text)
+        return Task(idx, name, args, kwargs, deps, thought, text)
 
     def _error_task(
         self,
@@ -731,9 +734,7 @@ class PlanParser:
         return thought
 
     def _is_earlier(self, idx: int) -> bool:
-        if self._known is None:
-            return 1 <= idx < self._first_id  # plan ids start at 1: `$0` is never a result
-        return idx in self._known
+        return idx in self._earlier
 
     def _check_id(self, idx: int) -> str | None:
         if idx in self._seen_set:
@@ -742,7 +743,7 @@ class PlanParser:
             return f"duplicate task id {idx} (used in an earlier round; continue from {self._first_id})"
         return None
 
-    def _check_refs(self, idx: int, refs: list[int]) -> str | None:
+    def _check_refs(self, idx: int, refs: tuple[int, ...]) -> str | None:
         for ref in refs:
             if ref == idx:
                 return f"${ref} refers to the task itself"
@@ -934,7 +935,10 @@ def _flat_arguments(
             if bare or braced:
                 ref = int(bare or braced)
                 refs.add(ref)
-                args.append(shared.get(ref) or _share(shared, ref))
+                shown = shared.get(ref)
+                if shown is None:  # (not `_share`: a call less on every task's first reference)
+                    shown = shared[ref] = Ref(ref)
+                args.append(shown)
             elif number:
                 args.append(int(number))
             else:

@@ -187,10 +187,8 @@ def failure_of(tool: RuntimeTool, exc: BaseException) -> str | None:
 def observe(value: Any) -> tuple[str, bool]:
     """A tool's return value as its observation, and True; or, for a value that cannot be
     made text, the error that says so, and False (the same value would fail again: no retry)."""
-    if type(value) is str:
-        return value, True
     try:
-        return observation_of(value), True
+        return (value if isinstance(value, str) else str(value)), True  # (`observation_of`, inline)
     except Exception as problem:
         return _unshowable(value, problem), False
 

@@ -130,7 +130,9 @@ class Scheduler:
             return
         records = self.records
         record = records[task.idx]
-        self._begin()
+        if not self._unfinished:  # going busy
+            self._idle.clear()
+        self._unfinished += 1
         waiting = 0
         for dep in task.deps:
             upstream = records.get(dep)
@@ -176,11 +178,6 @@ class Scheduler:
             self._end()
 
     # -- internals -----------------------------------------------------------------
-
-    def _begin(self) -> None:
-        if not self._unfinished:
-            self._idle.clear()
-        self._unfinished += 1
 
     def _start(self, record: TaskRecord) -> None:
         idx = record.task.idx
@@ -319,7 +316,9 @@ class Scheduler:
         else:
             for idx in dependents:
                 self._skip_from(self.records[idx], f"skipped: ${record.idx} failed")
-        self._end()
+        self._unfinished -= 1  # (`_end`, inline: once for every task)
+        if self._unfinished == 0:
+            self._idle.set()
 
     def _skip_from(self, first: TaskRecord, reason: str) -> None:
         """Skip a task and, transitively, everything waiting on it (no recursion)."""
