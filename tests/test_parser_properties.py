@@ -150,6 +150,29 @@ def test_a_flat_line_read_in_one_match_is_read_as_the_scanner_reads_it(idx, item
     assert parse(list(line + "\n2. math($1)")) == whole
 
 
+numeric_items = st.one_of(
+    refs,
+    st.integers(-10**20, 10**20).map(str),
+    st.text(alphabet=st.sampled_from("$0123456789{}-"), max_size=6),  # malformed ones too
+)
+
+
+@SETTINGS
+@given(
+    ids,
+    st.lists(st.tuples(spaces, numeric_items, spaces), max_size=4),
+    st.sampled_from(["", ",", " ,", ",,"]),
+    st.sampled_from(["", " # note", ") extra", END_OF_PLAN, "x"]),
+)
+def test_a_line_of_references_and_integers_is_read_as_the_scanner_reads_it(idx, items, tail, rest):
+    """A line with no quotes (`_NUMERIC_CALL`, read with str methods) gives the task that
+    reading it a character at a time gives, well formed or not."""
+    arguments = ",".join(f"{a}{v}{b}" for a, v, b in items) + tail
+    line = f"{idx}. math({arguments}){rest}"
+    whole = parse([line + "\n2. search($1)"])
+    assert parse(list(line + "\n2. search($1)")) == whole
+
+
 # -- arbitrary text ------------------------------------------------------------------------
 
 hostile_pieces = st.one_of(

@@ -354,14 +354,14 @@ class PlanParser:
             if not piece:
                 pass
             elif self._size == 0 and not self._watching and self._pending is None and self._head is None:
-                # the line starts here: most lines are a whole simple call, read at once, and
-                # most of those are flat (`op($1, "x", 2)`), read with no more matching
-                match = _FLAT_CALL.match(piece) or _SIMPLE_CALL.match(piece)
-                if match is not None and match.end() <= MAX_LINE_CHARS:
-                    close = match.end(3)
-                    task = self._flat_task(match, piece) if match.re is _FLAT_CALL else None
-                    if task is None:
-                        task = self._call_task(
+                # the line starts here: most lines are a whole simple call, read at once (most
+                # of those in one match, `_quick_task`)
+                quick = self._quick_task(piece)
+                if quick is None:
+                    match = _SIMPLE_CALL.match(piece)
+                    if match is not None and match.end() <= MAX_LINE_CHARS:
+                        close = match.end(3)
+                        call = self._call_task(
                             int(match.group(1)),
                             match.group(2),
                             piece[:close],
@@ -369,6 +369,9 @@ class PlanParser:
                             match.start(2),
                             match.start(3),
                         )
+                        quick = call, close
+                if quick is not None:
+                    task, close = quick
                     out.append(task)
                     rest = piece[close + 1 :]
                     if k < last:  # the line ends here too: the state is already that of a new line
@@ -672,15 +675,40 @@ class PlanParser:
             return self._error_task(idx, name, f"cannot parse the arguments of {call_text}: {exc}", text=text)
         return self._make_task(idx, name, args, kwargs, text=text, refs=refs)
 
-    def _flat_task(self, match: re.Match[str], line: str) -> Task | None:
-        """The task of a line `_FLAT_CALL` matched, or None where `_call_task` must read it
-        (an integer too long for int(), which Python's parser words)."""
-        start, close = match.span(3)
-        flat = _flat_arguments(line, start, close, self._refs)
-        if flat is None:
+    def _quick_task(self, line: str) -> tuple[Task, int] | None:
+        """The task of a whole line that `_FLAT_CALL` (a line with quotes) or `_NUMERIC_CALL`
+        (one without) reads, and the offset of its ")"; None for any other line."""
+        match = (_FLAT_CALL if '"' in line or "'" in line else _NUMERIC_CALL).match(line)
+        if match is None or match.end() > MAX_LINE_CHARS:
             return None
-        text = line[match.start(1) : close].strip() + ")"
-        return self._make_task(int(match.group(1)), match.group(2), flat[0], {}, text=text, refs=flat[2])
+        task = self._flat_task(match, line)
+        return None if task is None else (task, match.end(3))
+
+    def _flat_task(self, match: re.Match[str], line: str) -> Task | None:
+        """The task of a line `_FLAT_CALL` or `_NUMERIC_CALL` matched, or None where
+        `_call_task` must read it (an integer too long for int(), which Python's parser
+        words; for `_NUMERIC_CALL`, anything but references and integers)."""
+        digits, name, arguments = match.groups()
+        refs: set[int] | None
+        if not arguments:
+            args, refs = (), None
+        elif match.re is _NUMERIC_CALL:
+            numeric = _numeric_arguments(arguments, self._refs)
+            if numeric is None:
+                return None
+            args, refs = numeric
+        else:
+            flat = _flat_arguments(arguments, 0, len(arguments), self._refs)
+            if flat is None:
+                return None
+            args, refs = flat[0], flat[2]
+        start, close = match.start(1), match.end(3)
+        # the call as written, to its ")": mostly the line itself, which needs no copy
+        if start == 0 and close + 1 == len(line) and not line[close - 1 : close].isspace():
+            text = line
+        else:
+            text = line[start:close].strip() + ")"
+        return self._make_task(int(digits), name, args, {}, text=text, refs=refs)
 
     def _make_task(
         self, idx: int, name: str, args: tuple, kwargs: dict, *, text: str, refs: set[int] | None = None
@@ -875,6 +903,10 @@ _FLAT_CALL = re.compile(
     r"\s*(\d{1,18})\s*\.\s*([A-Za-z_]\w*)\s*\("
     rf"((?:{_FLAT_VALUE.replace('(', '(?:').replace('(?:?', '(?')}(?:,|(?=\))))*[ \t\n]*)\)"
 )
+# A line without quotes whose arguments can only be references and integers (`op($1, ${2},
+# 3)`): one cheap match, then `_numeric_arguments` reads and checks the items with str
+# methods; whatever it does not accept goes the way of any other line.
+_NUMERIC_CALL = re.compile(r"\s*(\d{1,18})\s*\.\s*([A-Za-z_]\w*)\s*\(([-$0-9{}, \t\n]*)\)")
 _CONSTANTS = {"True": True, "False": False, "None": None, **_JSON_NAMES}
 _NO = object()  # the fast path gives up
 _SCALAR_KINDS = frozenset(range(1, 8))
@@ -955,6 +987,39 @@ def _flat_arguments(
     except ValueError:  # an integer too long for int()
         return None
     return tuple(args), {}, refs
+
+
+_BLANKS = " \t\n"
+
+
+def _numeric_arguments(text: str, shared: dict[int, Ref]) -> tuple[tuple, set[int]] | None:
+    """The arguments of `_NUMERIC_CALL`'s group: references (`$3`, `${3}`) and integers
+    (`0`, `-12`), comma-separated, a trailing comma allowed, each read as `_FLAT_VALUE`
+    reads it; None for anything else (`$03`, `1-2`, `{}`, an empty item), which the
+    general path then reads or words as an error."""
+    args: list[Any] = []
+    refs: set[int] = set()
+    items = text.split(",")
+    if len(items) > 1 and not items[-1].strip(_BLANKS):
+        items.pop()  # a trailing comma
+    for item in items:
+        item = item.strip(_BLANKS)
+        if item[:1] == "$":
+            digits = item[2:-1] if item[1:2] == "{" and item[-1:] == "}" else item[1:]
+            if not (digits.isdigit() and digits.isascii()) or len(digits) > 18 or (digits[0] == "0" and digits != "0"):
+                return None
+            ref = int(digits)
+            refs.add(ref)
+            shown = shared.get(ref)
+            if shown is None:
+                shown = shared[ref] = Ref(ref)
+            args.append(shown)
+        else:
+            digits = item[1:] if item[:1] == "-" else item
+            if not (digits.isdigit() and digits.isascii()) or (digits[0] == "0" and digits.strip("0")):
+                return None
+            args.append(int(item))
+    return tuple(args), refs
 
 
 def _share(shared: dict[int, Ref], ref: int) -> Ref:
