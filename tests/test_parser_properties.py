@@ -154,6 +154,7 @@ numeric_items = st.one_of(
     refs,
     st.integers(-10**20, 10**20).map(str),
     st.text(alphabet=st.sampled_from("$0123456789{}-"), max_size=6),  # malformed ones too
+    st.sampled_from(["007", "-01", "00", "-0", "$007", "${07}", "$0", "1-2", "$", "${}", "${1", "--1", "-", "{}"]),
 )
 
 
