@@ -675,7 +675,9 @@ def run_shapes(sizes: Sequence[int], seed: int, repeats: int, log: Any) -> dict[
                 "dispatch": {**summary_ms(delays), "p99_ms": statistics.median(dispatch_p99)},
                 "problems": problems,
             }
-            entry["ratio"] = entry["whole_cpu_us_per_task"] / entry["bound_cpu_us_per_task"]
+            # the median of each run's own ratio (the bound is run right after each whole run):
+            # a machine whose speed drifts between runs moves both sides of one pair alike
+            entry["ratio"] = statistics.median(w / b for w, b in zip(whole, bound, strict=True))
             if lags:
                 entry["lag"] = {
                     "period_ms": LAG_PERIOD_S * 1e3,
