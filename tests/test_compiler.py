@@ -703,3 +703,28 @@ async def test_one_large_chunk_and_small_chunks_give_the_same_tasks_and_scratchp
     assert runs[0] == runs[1] == runs[2]
     assert "1. add(1)\nObservation: 2\n2. add(2)\nObservation: 3\n3. add(3, $2)\nObservation: 7" in runs[0][2]
     assert runs[0][2].count("Observation: ") == n
+
+
+def test_the_slice_cut_is_just_past_the_nth_newline_or_the_end():
+    """`_after_lines`, a regex of exactly `lines` lines, cuts where finding the newlines one
+    by one would."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from llmcompiler.agents.compiler import _after_lines
+
+    def one_by_one(text: str, start: int, lines: int) -> int:
+        at = start
+        for _ in range(lines):
+            at = text.find("\n", at) + 1
+            if at == 0:
+                return len(text)
+        return at
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None)
+    @given(st.text(alphabet="ab\n\r", max_size=40), st.integers(0, 40), st.integers(1, 6))
+    def check(text, start, lines):
+        start = min(start, len(text))
+        assert _after_lines(text, start, lines) == one_by_one(text, start, lines)
+
+    check()

@@ -19,6 +19,7 @@ event (`llmcompiler.runtime.events`), and `RunResult` is built from them.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -338,9 +339,11 @@ class _SlicedFeed:
 
 def _after_lines(text: str, start: int, lines: int) -> int:
     """The index just past the `lines`-th newline from `start` (or the end of `text`)."""
-    at = start
-    for _ in range(lines):
-        at = text.find("\n", at) + 1
-        if at == 0:
-            return len(text)
-    return at
+    pattern = _LINES.get(lines)
+    if pattern is None:
+        pattern = _LINES[lines] = re.compile(rf"(?:[^\n]*\n){{{lines}}}")
+    match = pattern.match(text, start)
+    return len(text) if match is None else match.end()
+
+
+_LINES: dict[int, re.Pattern[str]] = {}  # `lines` -> a regex of exactly that many lines: one C call a slice
