@@ -304,8 +304,7 @@ class PlanParser:
         # the ids of earlier rounds (without `known_ids`: 1 to first_id - 1; plan ids start at
         # 1, `$0` is never a result), as one container: `idx in` it is one C call
         self._earlier: range | set[int] = range(1, first_id) if known_ids is None else set(known_ids)
-        self._seen: list[int] = []  # ids of this round, in order
-        self._seen_set: set[int] = set()
+        self._seen_set: set[int] = set()  # ids of this round
         self._refs: dict[int, Ref] = {}  # one Ref per id the plan references (fewer objects kept)
         self._join: int | None = None
         self._thought: str | None = None
@@ -729,8 +728,7 @@ class PlanParser:
             return self._error_task(idx, name, problem, text=text, deps=deps, args=args, kwargs=kwargs)
         if name == JOIN:
             self._join = idx
-            args, kwargs, deps = (), {}, tuple(sorted(self._seen))
-        self._seen.append(idx)
+            args, kwargs, deps = (), {}, tuple(sorted(self._seen_set))
         self._seen_set.add(idx)
         thought, self._thought = self._thought, None
         return Task(idx, name, args, kwargs, deps, thought, text)
@@ -754,7 +752,6 @@ class PlanParser:
         return Task(idx, name, args, kwargs or {}, valid_deps, self._take_thought(), text, error)
 
     def _remember(self, idx: int) -> None:
-        self._seen.append(idx)
         self._seen_set.add(idx)
 
     def _take_thought(self) -> str | None:
