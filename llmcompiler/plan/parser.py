@@ -746,25 +746,19 @@ class PlanParser:
     ) -> Task:
         # A duplicate keeps the first task's id in the books; any other bad line takes its
         # id, so that later references to it are skipped rather than called "missing".
-        if idx not in self._seen_set and not self._is_earlier(idx):
-            self._remember(idx)
-        valid_deps = tuple(d for d in deps if d in self._seen_set and d != idx or self._is_earlier(d))
+        if idx not in self._seen_set and idx not in self._earlier:
+            self._seen_set.add(idx)
+        valid_deps = tuple(d for d in deps if d in self._seen_set and d != idx or d in self._earlier)
         return Task(idx, name, args, kwargs or {}, valid_deps, self._take_thought(), text, error)
-
-    def _remember(self, idx: int) -> None:
-        self._seen_set.add(idx)
 
     def _take_thought(self) -> str | None:
         thought, self._thought = self._thought, None
         return thought
 
-    def _is_earlier(self, idx: int) -> bool:
-        return idx in self._earlier
-
     def _check_id(self, idx: int) -> str | None:
         if idx in self._seen_set:
             return f"duplicate task id {idx}"
-        if self._is_earlier(idx):
+        if idx in self._earlier:
             return f"duplicate task id {idx} (used in an earlier round; continue from {self._first_id})"
         return None
 
@@ -772,7 +766,7 @@ class PlanParser:
         for ref in refs:
             if ref == idx:
                 return f"${ref} refers to the task itself"
-            if ref in self._seen_set or self._is_earlier(ref):
+            if ref in self._seen_set or ref in self._earlier:
                 continue
             if ref > idx:
                 return f"${ref} is a forward reference (task {idx} can only use earlier results)"
@@ -892,18 +886,16 @@ _FLAT_VALUE = (
     r"""|(-?(?:[1-9][0-9]*|0+))(?![\w.])|\$(?:\{(0|[1-9][0-9]{0,17})\}|(0|[1-9][0-9]{0,17})(?![0-9])))[ \t\n]*"""
 )
 _FLAT_ITEM = re.compile(_FLAT_VALUE)
-_FLAT_ARGS = re.compile(rf"[ \t\n]*(?:{_FLAT_VALUE.replace('(', '(?:').replace('(?:?', '(?')}(?:,|$))*[ \t\n]*")
+_FLAT_VALUE_UNCAPTURED = _FLAT_VALUE.replace("(", "(?:").replace("(?:?", "(?")  # (its groups made non-capturing)
+_FLAT_ARGS = re.compile(rf"[ \t\n]*(?:{_FLAT_VALUE_UNCAPTURED}(?:,|$))*[ \t\n]*")
 # A whole line of that flattest shape, `_HEADER` included, in one match (group 3: the
 # arguments): where it matches, `_SIMPLE_CALL` would too and end the call at the same ")"
 # (no bracket or "#" outside its strings, none of which holds a newline or a quote).
-_FLAT_CALL = re.compile(
-    r"\s*(\d{1,18})\s*\.\s*([A-Za-z_]\w*)\s*\("
-    rf"((?:{_FLAT_VALUE.replace('(', '(?:').replace('(?:?', '(?')}(?:,|(?=\))))*[ \t\n]*)\)"
-)
+_FLAT_CALL = re.compile(rf"{_HEADER.pattern}((?:{_FLAT_VALUE_UNCAPTURED}(?:,|(?=\))))*[ \t\n]*)\)")
 # A line without quotes whose arguments can only be references and integers (`op($1, ${2},
 # 3)`): one cheap match, then `_numeric_arguments` reads and checks the items with str
 # methods; whatever it does not accept goes the way of any other line.
-_NUMERIC_CALL = re.compile(r"\s*(\d{1,18})\s*\.\s*([A-Za-z_]\w*)\s*\(([-$0-9{}, \t\n]*)\)")
+_NUMERIC_CALL = re.compile(rf"{_HEADER.pattern}([-$0-9{{}}, \t\n]*)\)")
 _CONSTANTS = {"True": True, "False": False, "None": None, **_JSON_NAMES}
 _NO = object()  # the fast path gives up
 _SCALAR_KINDS = frozenset(range(1, 8))
@@ -964,10 +956,7 @@ def _flat_arguments(
             if bare or braced:
                 ref = int(bare or braced)
                 refs.add(ref)
-                shown = shared.get(ref)
-                if shown is None:  # (not `_share`: a call less on every task's first reference)
-                    shown = shared[ref] = Ref(ref)
-                args.append(shown)
+                args.append(shared.get(ref) or _share(shared, ref))
             elif number:
                 args.append(int(number))
             else:
@@ -1007,10 +996,7 @@ def _numeric_arguments(text: str, shared: dict[int, Ref]) -> tuple[tuple, set[in
                 return None
             ref = int(digits)
             refs.add(ref)
-            shown = shared.get(ref)
-            if shown is None:
-                shown = shared[ref] = Ref(ref)
-            args.append(shown)
+            args.append(shared.get(ref) or _share(shared, ref))
         else:
             digits = item[1:] if item[:1] == "-" else item
             if not (digits.isdigit() and digits.isascii()) or (digits[0] == "0" and digits.strip("0")):
