@@ -60,7 +60,7 @@ from llmcompiler._compat import TaskGroup
 from llmcompiler.plan.task import JOIN, Task
 from llmcompiler.runtime import events as ev
 from llmcompiler.runtime.executor import call_tool, error_text, failure_of, observe, resolve, resolve_args
-from llmcompiler.runtime.ledger import TaskRecord, TaskStatus
+from llmcompiler.runtime.ledger import _DONE, _FAILED, _SKIPPED, TaskRecord, TaskStatus
 from llmcompiler.runtime.protocols import RuntimeTool
 from llmcompiler.runtime.threads import ThreadRunner, shared_runner
 
@@ -74,9 +74,7 @@ __all__ = ["Scheduler", "TaskRecord", "TaskStatus"]  # the record types live in 
 # reaches this and starts every task at once.
 START_SLICE = 128
 
-# (looked up once: each `TaskStatus.X` is an attribute lookup on the enum's class, ~70 ns)
-_DONE = TaskStatus.DONE
-_FAILED_OR_SKIPPED = frozenset({TaskStatus.FAILED, TaskStatus.SKIPPED})
+_FAILED_OR_SKIPPED = frozenset({_FAILED, _SKIPPED})  # (the ledger's members, looked up once)
 
 
 class Scheduler:
@@ -101,13 +99,14 @@ class Scheduler:
         self._tool_limits = {
             name: asyncio.Semaphore(t.max_concurrency) for name, t in tools.items() if t.max_concurrency
         }
-        # the tools `_run_direct` calls: async, no timeout, no retries, no limit of their own
-        # or of the run's
-        self._direct = frozenset(
-            name
-            for name, t in tools.items()
+        # each tool's coroutine function: `_run_direct` for a tool that is async, with no
+        # timeout, no retries and no limit of its own or of the run's; `_run` for the others
+        self._runs = {
+            name: Scheduler._run_direct
             if t.is_async and t.timeout is None and t.retries <= 0 and not t.max_concurrency and not max_concurrency
-        )
+            else Scheduler._run
+            for name, t in tools.items()
+        }
         self.records: dict[int, TaskRecord] = log.ledger.tasks  # read only: the ledger keeps it
         self._remaining: dict[int, int] = {}
         self._dependents: dict[int, list[int]] = {}
@@ -185,8 +184,8 @@ class Scheduler:
         if self._started_now < START_SLICE and not self._ready:
             self._started_now += 1
             # (no name=: formatting one and setting it costs ~1 us a task, a twentieth of the
-            # whole per-task cost; the task's coroutine, `Scheduler._run`, says what it is)
-            self._group.create_task(self._run_direct(record) if record.task.tool in self._direct else self._run(record))
+            # whole per-task cost; the task's coroutine, `Scheduler._run` or `_run_direct`, says what it is)
+            self._group.create_task(self._runs[record.task.tool](self, record))
         else:
             self._ready.append(record)
             if not self._slice_pending:
@@ -206,7 +205,7 @@ class Scheduler:
         ready = self._ready
         while ready and self._started_now < START_SLICE:
             record = ready[0]
-            run = self._run_direct(record) if record.task.tool in self._direct else self._run(record)
+            run = self._runs[record.task.tool](self, record)
             try:
                 self._group.create_task(run)
             except RuntimeError:  # the TaskGroup is shutting down: `stop` skips what is left
@@ -258,7 +257,7 @@ class Scheduler:
         self._finish(record)
 
     async def _run_direct(self, record: TaskRecord) -> None:
-        """`_run` for a tool in `_direct` (async, no timeout, no retries, no limit: nearly
+        """`_run` for a tool `_runs` gives it to (async, no timeout, no retries, no limit: nearly
         every task of a large plan): called right here, as `call_tool` would call it, with
         no limit to take, no timeout scope, no retry loop and no `Outcome` -- one coroutine
         and two objects less per task."""
