@@ -339,11 +339,6 @@ class _SlicedFeed:
 
 def _after_lines(text: str, start: int, lines: int) -> int:
     """The index just past the `lines`-th newline from `start` (or the end of `text`)."""
-    pattern = _LINES.get(lines)
-    if pattern is None:
-        pattern = _LINES[lines] = re.compile(rf"(?:[^\n]*\n){{{lines}}}")
-    match = pattern.match(text, start)
+    # exactly `lines` lines in one match, one C call a slice (`re` caches the compiled pattern)
+    match = re.compile(rf"(?:[^\n]*\n){{{lines}}}").match(text, start)
     return len(text) if match is None else match.end()
-
-
-_LINES: dict[int, re.Pattern[str]] = {}  # `lines` -> a regex of exactly that many lines: one C call a slice

@@ -126,9 +126,9 @@ class ScriptedModel:
             if limit is not None and sent + count > limit:
                 cut = True
                 count = limit - sent
-                chunk = "".join(split_tokens(chunk)[:count])
                 if not count:
                     break
+                chunk = "".join(split_tokens(chunk)[:count])
             arrival = start + self.ttft
             if self.tokens_per_second is not None:
                 arrival += sent / self.tokens_per_second
