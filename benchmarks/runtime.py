@@ -574,6 +574,8 @@ TARGET_LAG_P99_MS = 5.0
 TARGET_LAG_MAX_MS = 15.0
 TARGET_DAG_DISPATCH_P99_MS = 2.0
 LAG_SIZE = 10_000
+# what `lag_by_cause` reports of each lag run (the report keeps the median over the runs)
+LAG_CAUSES = ("full_gcs", "full_gc_max_ms", "young_gcs", "young_gc_max_ms", "max_outside_full_gc_ms")
 
 
 async def event_bound(deps: Sequence[tuple[int, ...]]) -> float:
@@ -612,28 +614,84 @@ class RunEnd:
             self.event.set()
 
 
-async def lag_ticker(end: RunEnd, lateness: list[float], period: float = LAG_PERIOD_S) -> None:
+async def lag_ticker(
+    end: RunEnd, lateness: list[float], period: float = LAG_PERIOD_S, ticks: list[tuple[float, float]] | None = None
+) -> None:
     """Sleeps `period` in a loop and records how late each wake-up is: the event loop's stalls.
 
     The last wake-up counts its lateness only up to the moment the run returned: what runs
-    after that is this benchmark's own arithmetic, not the run's."""
+    after that is this benchmark's own arithmetic, not the run's. `ticks` gets each sleep's
+    (start, wake-up) on the `perf_counter` clock, to tell which stalls a collection caused."""
     while not end.event.is_set():
         began = perf_counter()
         await asyncio.sleep(period)
-        lateness.append(max(0.0, min(perf_counter(), end.at) - began - period))
+        woke = min(perf_counter(), end.at)
+        lateness.append(max(0.0, woke - began - period))
+        if ticks is not None:
+            ticks.append((began, woke))
 
 
-async def whole_with_lag(text: str) -> tuple[dict[str, Any], list[float]]:
-    """The whole run with the lag ticker beside it (its own run: the ticker costs CPU)."""
+class Collections:
+    """Every garbage collection while it is open (`gc.callbacks`): (generation, start, end)
+    on the `perf_counter` clock. Two clock readings per collection; nothing else is touched
+    (counting the tracked objects would lengthen the very pause being measured)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, float, float]] = []
+        self._began = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = perf_counter()
+        else:
+            self.seen.append((info["generation"], self._began, perf_counter()))
+
+    def __enter__(self) -> Collections:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def full(self) -> list[tuple[float, float]]:
+        return [(began, ended) for generation, began, ended in self.seen if generation == 2]
+
+
+def lag_by_cause(
+    lateness: Sequence[float], ticks: Sequence[tuple[float, float]], collections: Collections
+) -> dict[str, float]:
+    """What the lag is made of: the longest full collection (ms), how many ran, the longest
+    young one, and the lag max over the ticks that no full collection overlapped."""
+    full = collections.full()
+    young = [ended - began for generation, began, ended in collections.seen if generation < 2]
+    clear = [
+        late
+        for late, (began, woke) in zip(lateness, ticks, strict=True)
+        if not any(began < f_end and f_start < woke for f_start, f_end in full)
+    ]
+    return {
+        "full_gcs": float(len(full)),
+        "full_gc_max_ms": max((e - b for b, e in full), default=0.0) * 1e3,
+        "young_gcs": float(len(young)),
+        "young_gc_max_ms": max(young, default=0.0) * 1e3,
+        "max_outside_full_gc_ms": max(clear, default=0.0) * 1e3,
+    }
+
+
+async def whole_with_lag(text: str) -> tuple[dict[str, Any], list[float], dict[str, float]]:
+    """The whole run with the lag ticker beside it (its own run: the ticker costs CPU), and
+    the lag's causes (`lag_by_cause`)."""
     end = RunEnd()
     lateness: list[float] = []
-    async with TaskGroup() as group:
-        group.create_task(lag_ticker(end, lateness))
-        try:
-            run = await dag_whole(text, end.set)
-        finally:
-            end.set()
-    return run, lateness
+    ticks: list[tuple[float, float]] = []
+    with Collections() as collections:
+        async with TaskGroup() as group:
+            group.create_task(lag_ticker(end, lateness, ticks=ticks))
+            try:
+                run = await dag_whole(text, end.set)
+            finally:
+                end.set()
+    return run, lateness, lag_by_cause(lateness, ticks, collections)
 
 
 def run_shapes(sizes: Sequence[int], seed: int, repeats: int, log: Any) -> dict[str, Any]:
@@ -662,8 +720,8 @@ def run_shapes(sizes: Sequence[int], seed: int, repeats: int, log: Any) -> dict[
                 bound.append(asyncio.run(event_bound(deps)))
                 if n == lag_size:
                     gc.collect()
-                    _, lateness = asyncio.run(whole_with_lag(text))
-                    lags.append(summary_ms(lateness))
+                    _, lateness, causes = asyncio.run(whole_with_lag(text))
+                    lags.append({**summary_ms(lateness), **causes})
             entry: dict[str, Any] = {
                 "tasks": n,
                 "repeats": repeats,
@@ -683,6 +741,7 @@ def run_shapes(sizes: Sequence[int], seed: int, repeats: int, log: Any) -> dict[
                     "period_ms": LAG_PERIOD_S * 1e3,
                     "n": sum(int(x["n"]) for x in lags),
                     **{k: statistics.median(x[k] for x in lags) for k in ("p50_ms", "p99_ms", "max_ms")},
+                    **{k: statistics.median(x[k] for x in lags) for k in LAG_CAUSES},
                 }
             per_size[str(n)] = entry
             lag = entry.get("lag")
@@ -690,7 +749,12 @@ def run_shapes(sizes: Sequence[int], seed: int, repeats: int, log: Any) -> dict[
                 f"{shape} {n:>7}: whole {entry['whole_cpu_us_per_task']:.1f} us/task, bound "
                 f"{entry['bound_cpu_us_per_task']:.1f} us/task ({entry['ratio']:.1f}x), dispatch p99 "
                 f"{entry['dispatch']['p99_ms']:.2f} ms"
-                + (f", lag p99 {lag['p99_ms']:.2f} ms max {lag['max_ms']:.2f} ms" if lag else "")
+                + (
+                    f", lag p99 {lag['p99_ms']:.2f} ms max {lag['max_ms']:.2f} ms (full collection "
+                    f"{lag['full_gc_max_ms']:.2f} ms; {lag['max_outside_full_gc_ms']:.2f} ms outside it)"
+                    if lag
+                    else ""
+                )
             )
         ordered = sorted(per_size, key=int)
         linear = (
@@ -900,11 +964,14 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         if lagged:
             p99 = max(e["lag"]["p99_ms"] for _, _, e in lagged)
             mx = max(e["lag"]["max_ms"] for _, _, e in lagged)
+            full = max(e["lag"].get("full_gc_max_ms", 0.0) for _, _, e in lagged)
+            outside = max(e["lag"].get("max_outside_full_gc_ms", 0.0) for _, _, e in lagged)
             out.append(
                 {
                     "target": f"event-loop lag p99 < {TARGET_LAG_P99_MS:g} ms and max < {TARGET_LAG_MAX_MS:g} ms "
                     f"during a {int(lagged[0][1]):,}-task run",
-                    "value": f"worst p99 {p99:.2f} ms, worst max {mx:.2f} ms",
+                    "value": f"worst p99 {p99:.2f} ms, worst max {mx:.2f} ms (longest full garbage collection "
+                    f"{full:.2f} ms; max over the ticks no full collection overlapped {outside:.2f} ms)",
                     "met": p99 < TARGET_LAG_P99_MS and mx < TARGET_LAG_MAX_MS,
                 }
             )
@@ -1092,6 +1159,21 @@ def render_markdown(report: dict[str, Any]) -> str:
                     f"| {e['dispatch']['p99_ms']:.3f} ms | {lag_cells} |"
                 )
         add("")
+        causes = [
+            (shape, e["lag"]) for shape, sh in report["shapes"].items() for e in sh["sizes"].values() if "lag" in e
+        ]
+        if causes and all("full_gc_max_ms" in lag for _, lag in causes):
+            add(
+                "What the lag max is made of (`gc.callbacks`, medians of the runs): "
+                + "; ".join(
+                    f"{shape}: {lag['full_gcs']:g} full collection(s), the longest {lag['full_gc_max_ms']:.2f} ms, "
+                    f"{lag['young_gcs']:g} young ones of at most {lag['young_gc_max_ms']:.2f} ms, lag max over the "
+                    f"ticks no full collection overlapped {lag['max_outside_full_gc_ms']:.2f} ms"
+                    for shape, lag in causes
+                )
+                + "."
+            )
+            add("")
         add(
             "Linearity (per-task CPU at the largest size / at the smallest): "
             + ", ".join(

@@ -145,6 +145,8 @@ def test_smoke_run_writes_a_well_formed_report(tmp_path, capsys):
                 assert _finite_positive(entry[key])
         lag = shape["sizes"]["100"]["lag"]  # the size nearest 10,000 gets the lag ticker
         assert lag["n"] >= 1 and lag["max_ms"] >= lag["p50_ms"]
+        assert set(runtime.LAG_CAUSES) <= set(lag) and lag["young_gcs"] >= 0
+        assert lag["max_outside_full_gc_ms"] <= lag["max_ms"] or lag["full_gcs"] == 0
     assert "| shape | tasks |" in printed
     memory = report["memory"]
     assert memory["done"] == 100
@@ -167,3 +169,25 @@ def test_event_bound_runs_every_node_after_its_dependencies():
     import asyncio
 
     assert asyncio.run(runtime.event_bound(runtime.wl.shape_deps("random DAG", 200, 1))) >= 0
+
+
+def test_lag_by_cause_sets_apart_the_ticks_a_full_collection_overlapped():
+    collections = runtime.Collections()
+    collections.seen = [(0, 1.0, 1.0002), (2, 2.0, 2.030), (1, 3.0, 3.001)]
+    ticks = [(0.9995, 1.0013), (1.99, 2.031), (2.031, 2.0325), (2.999, 3.0012)]
+    lateness = [b - a - 0.001 for a, b in ticks]
+    causes = runtime.lag_by_cause(lateness, ticks, collections)
+    assert causes["full_gcs"] == 1 and causes["young_gcs"] == 2
+    assert causes["full_gc_max_ms"] == pytest.approx(30.0)
+    assert causes["young_gc_max_ms"] == pytest.approx(1.0)
+    # the second tick slept through the full collection; of the others the last is the latest
+    assert causes["max_outside_full_gc_ms"] == pytest.approx(1.2)
+
+
+def test_collections_records_a_real_full_collection():
+    import gc
+
+    with runtime.Collections() as collections:
+        gc.collect()
+    assert collections.full() and all(ended >= began for began, ended in collections.full())
+    assert collections._callback not in gc.callbacks
