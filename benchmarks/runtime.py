@@ -822,6 +822,41 @@ def measure_memory(n: int, seed: int) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# What one full collection costs a process before a run keeps anything: the lag max of a large
+# run is one of these, over the process's own objects plus the run's (`lag_by_cause`).
+_COLLECT_CHILD = """
+import gc, json, statistics, time
+{imports}
+times = []
+for _ in range(5):
+    gc.collect()
+    began = time.perf_counter()
+    gc.collect()
+    times.append(time.perf_counter() - began)
+print(json.dumps({{"objects": len(gc.get_objects()), "full_collection_ms": statistics.median(times) * 1e3}}))
+"""
+FULL_COLLECTION_IMPORTS = {
+    "llmcompiler": "import llmcompiler",
+    "llmcompiler and openai": "import llmcompiler, openai  # what every run over the OpenAI API imports",
+}
+
+
+def full_collection_cost() -> dict[str, Any]:
+    """For each of FULL_COLLECTION_IMPORTS, in a fresh process: its GC-tracked objects and the
+    median time of a full collection (5 of them) with nothing else alive."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    out: dict[str, Any] = {}
+    for name, imports in FULL_COLLECTION_IMPORTS.items():
+        code = _COLLECT_CHILD.format(imports=imports)
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            out[name] = {"error": (proc.stderr or proc.stdout).strip()[-2000:]}
+        else:
+            out[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
 # -- machine -------------------------------------------------------------------------------------
 
 
@@ -1174,6 +1209,18 @@ def render_markdown(report: dict[str, Any]) -> str:
                 + "."
             )
             add("")
+        costs = {k: v for k, v in report.get("full_collection", {}).items() if "error" not in v}
+        if costs:
+            add(
+                "One full collection in a fresh process, nothing of a run alive (median of 5): "
+                + "; ".join(
+                    f"after `import {name.replace(' and ', ', ')}` {v['objects']:,} tracked objects, "
+                    f"{v['full_collection_ms']:.1f} ms"
+                    for name, v in costs.items()
+                )
+                + "."
+            )
+            add("")
         add(
             "Linearity (per-task CPU at the largest size / at the smallest): "
             + ", ".join(
@@ -1415,6 +1462,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "runtime.py") -> int:
         report["shapes"] = run_shapes(shape_sizes, args.seed, shape_repeats, log)
         for shape, sh in report["shapes"].items():
             errors += [f"{shape} {n}: {p}" for n, e in sh["sizes"].items() for p in e["problems"]]
+        report["full_collection"] = full_collection_cost()
+        errors += [f"full collection, {k}: {v['error']}" for k, v in report["full_collection"].items() if "error" in v]
     if sizes:
         report["dags"] = run_dags(sizes, args.seed, dag_repeats, log)
         for n, d in report["dags"].items():

@@ -148,6 +148,12 @@ def test_smoke_run_writes_a_well_formed_report(tmp_path, capsys):
         assert set(runtime.LAG_CAUSES) <= set(lag) and lag["young_gcs"] >= 0
         assert lag["max_outside_full_gc_ms"] <= lag["max_ms"] or lag["full_gcs"] == 0
     assert "| shape | tasks |" in printed
+    costs = report["full_collection"]
+    assert set(costs) == set(runtime.FULL_COLLECTION_IMPORTS)
+    alone, with_openai = costs["llmcompiler"], costs["llmcompiler and openai"]
+    assert _finite_positive(alone["full_collection_ms"]) and _finite_positive(with_openai["full_collection_ms"])
+    assert with_openai["objects"] > alone["objects"] > 0
+    assert "One full collection in a fresh process" in printed
     memory = report["memory"]
     assert memory["done"] == 100
     assert _finite_positive(memory["baseline_rss_mib"]) and memory["peak_rss_mib"] >= memory["baseline_rss_mib"]
