@@ -47,7 +47,7 @@ if __package__ in (None, ""):  # run as a script
 
 from benchmarks import _workloads as wl  # noqa: E402
 from benchmarks._ideal import ModelTiming, ideal_compiler  # noqa: E402
-from benchmarks.runtime import JOIN_STOP, PLAN_STOP, commit, make_tools, summary_ms  # noqa: E402
+from benchmarks.runtime import JOIN_STOP, PLAN_STOP, Collections, commit, make_tools, summary_ms  # noqa: E402
 from llmcompiler import LLMCompiler  # noqa: E402
 from llmcompiler.llm import get_model  # noqa: E402
 from llmcompiler.runtime.scheduler import TaskStatus  # noqa: E402
@@ -109,14 +109,16 @@ class ServerProcess:
                 process.wait()
 
 
-async def one_run(w: wl.Workload, base_url: str) -> tuple[float, list[float], str | None]:
-    """One LLMCompiler run of `w` against the server at `base_url`: (seconds, dispatch delays, problem)."""
+async def one_run(w: wl.Workload, base_url: str) -> tuple[float, list[float], str | None, dict[str, float]]:
+    """One LLMCompiler run of `w` against the server at `base_url`: (seconds, dispatch delays,
+    problem, the garbage collections during the run and the dispatch delays they overlapped)."""
     options = {"base_url": base_url, "api_key": "test-key", "stream": True}
     planner = get_model("openai", "planner", max_tokens=4096, **options)
     joiner = get_model("openai", "joiner", max_tokens=1024, **options)
     try:
         agent = LLMCompiler(tools=make_tools(w.table), planner=planner, joiner=joiner, max_replans=0)
-        result = await agent.ainvoke(w.question)
+        with Collections() as collections:
+            result = await agent.ainvoke(w.question)
     finally:
         for model in (planner, joiner):
             await model.aclose()  # type: ignore[attr-defined]
@@ -127,7 +129,30 @@ async def one_run(w: wl.Workload, base_url: str) -> tuple[float, list[float], st
         problem = "a task did not finish"
     ledger = result.ledger
     delays = ledger.dispatch_delays() if ledger is not None else []
-    return result.duration, delays, problem
+    return result.duration, delays, problem, _collections_seen(result, collections)
+
+
+def _collections_seen(result: Any, collections: Collections) -> dict[str, float]:
+    """How many collections of each kind ran during the run, the longest (ms), and the
+    longest dispatch delay that no collection overlapped (ms): a late start a collection
+    explains is the interpreter's, one it does not is the runtime's or the machine's."""
+    spans = [(began, ended) for _, began, ended in collections.seen]
+    clear = [
+        r.started_at - r.ready_at
+        for r in result.tasks
+        if r.started_at is not None
+        and r.ready_at is not None
+        and not any(began < r.started_at and r.ready_at < ended for began, ended in spans)
+    ]
+    young = [ended - began for generation, began, ended in collections.seen if generation < 2]
+    full = [ended - began for generation, began, ended in collections.seen if generation == 2]
+    return {
+        "young": len(young),
+        "young_max_ms": max(young, default=0.0) * 1e3,
+        "full": len(full),
+        "full_max_ms": max(full, default=0.0) * 1e3,
+        "dispatch_max_outside_collections_ms": max(clear, default=0.0) * 1e3,
+    }
 
 
 # How a request can be made, from what every run's model does to the least an HTTP client
@@ -234,6 +259,7 @@ def main() -> int:
         "workloads": {},
     }
     dispatch: list[float] = []
+    gcs: list[dict[str, float]] = []
     floor_tokens, warm, samples = 20, 2, 8
     text = " ".join(f"w{i}" for i in range(floor_tokens))
     with ServerProcess(delay, {"floor": [text] * (warm + samples) * len(CLIENTS)}) as server:
@@ -269,11 +295,12 @@ def main() -> int:
             for _ in range(args.repeats):
                 gc.collect()
                 runs.append(asyncio.run(one_run(w, server.base_url)))
-        for rep, (took, delays, problem) in enumerate(runs):
+        for rep, (took, delays, problem, seen) in enumerate(runs):
             if problem:
                 problems.append(f"{name} run {rep + 1}: {problem}")
             seconds.append(took)
             dispatch += delays
+            gcs.append(seen)
         median = statistics.median(seconds)
         ratio = median / ideal
         own = median / (ideal + 2 * floor)
@@ -295,6 +322,12 @@ def main() -> int:
             f"{name:<14} {len(w.calls):>5} {ideal:>8.3f} {median:>9.3f} {ratio:>14.4f} {over:>11.1f} "
             f"{own:>17.4f} {ours:>7.1f}"
         )
+    # counts add up over the runs; the longest of anything is the longest of any run
+    keys = ("young", "young_max_ms", "full", "full_max_ms", "dispatch_max_outside_collections_ms")
+    report["collections"] = {
+        key: max((g[key] for g in gcs), default=0.0) if key.endswith("_ms") else sum(g[key] for g in gcs)
+        for key in keys
+    }
     report.update(
         worst_ratio=worst,
         worst_ratio_over_http_floor=worst_own,
@@ -313,6 +346,12 @@ def main() -> int:
     print(f"dispatch over {d['n']} tasks: ", end="")
     print(f"p50 {d['p50_ms']:.3f} ms, p99 {d['p99_ms']:.3f} ms (target < {TARGET_DISPATCH_P99_MS}), ", end="")
     print(f"max {d['max_ms']:.3f} ms")
+    c = report["collections"]
+    print(
+        f"garbage collections during the runs: {c['young']} young (longest {c['young_max_ms']:.2f} ms), "
+        f"{c['full']} full (longest {c['full_max_ms']:.2f} ms); the longest dispatch delay no collection "
+        f"overlapped {c['dispatch_max_outside_collections_ms']:.3f} ms"
+    )
     print(f"load average {report['load_average_start'][0]:.2f} -> {report['load_average_end'][0]:.2f}")
     for problem in problems:
         print(f"problem: {problem}")
