@@ -614,21 +614,24 @@ class RunEnd:
             self.event.set()
 
 
-async def lag_ticker(
-    end: RunEnd, lateness: list[float], period: float = LAG_PERIOD_S, ticks: list[tuple[float, float]] | None = None
-) -> None:
-    """Sleeps `period` in a loop and records how late each wake-up is: the event loop's stalls.
+async def lag_ticker(end: RunEnd, ticks: list[tuple[float, float]], period: float = LAG_PERIOD_S) -> None:
+    """Sleeps `period` in a loop and records each sleep's (start, wake-up) on the
+    `perf_counter` clock: how late each wake-up is (`lateness_of`) is the event loop's stalls.
 
-    The last wake-up counts its lateness only up to the moment the run returned: what runs
-    after that is this benchmark's own arithmetic, not the run's. `ticks` gets each sleep's
-    (start, wake-up) on the `perf_counter` clock, to tell which stalls a collection caused."""
+    The last wake-up counts only up to the moment the run returned: what runs after that is
+    this benchmark's own arithmetic, not the run's."""
     while not end.event.is_set():
         began = perf_counter()
         await asyncio.sleep(period)
-        woke = min(perf_counter(), end.at)
-        lateness.append(max(0.0, woke - began - period))
-        if ticks is not None:
-            ticks.append((began, woke))
+        ticks.append((began, min(perf_counter(), end.at)))
+
+
+def lateness_of(ticks: Sequence[tuple[float, float]], period: float = LAG_PERIOD_S) -> list[float]:
+    """How late each of `lag_ticker`'s wake-ups was, in seconds."""
+    return [max(0.0, woke - began - period) for began, woke in ticks]
+
+
+Span = tuple[float, float]  # (start, end) on the `perf_counter` clock
 
 
 class Collections:
@@ -653,45 +656,51 @@ class Collections:
     def __exit__(self, *exc_info: object) -> None:
         gc.callbacks.remove(self._callback)
 
-    def full(self) -> list[tuple[float, float]]:
+    def full(self) -> list[Span]:
         return [(began, ended) for generation, began, ended in self.seen if generation == 2]
 
+    def young(self) -> list[Span]:
+        return [(began, ended) for generation, began, ended in self.seen if generation < 2]
 
-def lag_by_cause(
-    lateness: Sequence[float], ticks: Sequence[tuple[float, float]], collections: Collections
-) -> dict[str, float]:
-    """What the lag is made of: the longest full collection (ms), how many ran, the longest
-    young one, and the lag max over the ticks that no full collection overlapped."""
-    full = collections.full()
-    young = [ended - began for generation, began, ended in collections.seen if generation < 2]
-    clear = [
-        late
-        for late, (began, woke) in zip(lateness, ticks, strict=True)
-        if not any(began < f_end and f_start < woke for f_start, f_end in full)
-    ]
+
+def overlaps(window: Span, spans: Sequence[Span]) -> bool:
+    """Whether any of `spans` overlaps `window`."""
+    began, ended = window
+    return any(start < ended and began < end for start, end in spans)
+
+
+def longest_ms(spans: Sequence[Span]) -> float:
+    return max((end - start for start, end in spans), default=0.0) * 1e3
+
+
+def lag_by_cause(ticks: Sequence[Span], collections: Collections, period: float = LAG_PERIOD_S) -> dict[str, float]:
+    """What the lag of `lag_ticker`'s `ticks` is made of: the longest full collection (ms),
+    how many ran, the longest young one, and the lag max over the ticks that no full
+    collection overlapped."""
+    full, young = collections.full(), collections.young()
+    clear = [late for late, tick in zip(lateness_of(ticks, period), ticks, strict=True) if not overlaps(tick, full)]
     return {
         "full_gcs": float(len(full)),
-        "full_gc_max_ms": max((e - b for b, e in full), default=0.0) * 1e3,
+        "full_gc_max_ms": longest_ms(full),
         "young_gcs": float(len(young)),
-        "young_gc_max_ms": max(young, default=0.0) * 1e3,
+        "young_gc_max_ms": longest_ms(young),
         "max_outside_full_gc_ms": max(clear, default=0.0) * 1e3,
     }
 
 
 async def whole_with_lag(text: str) -> tuple[dict[str, Any], list[float], dict[str, float]]:
-    """The whole run with the lag ticker beside it (its own run: the ticker costs CPU), and
-    the lag's causes (`lag_by_cause`)."""
+    """The whole run with the lag ticker beside it (its own run: the ticker costs CPU): the
+    run, each tick's lateness, and the lag's causes (`lag_by_cause`)."""
     end = RunEnd()
-    lateness: list[float] = []
-    ticks: list[tuple[float, float]] = []
+    ticks: list[Span] = []
     with Collections() as collections:
         async with TaskGroup() as group:
-            group.create_task(lag_ticker(end, lateness, ticks=ticks))
+            group.create_task(lag_ticker(end, ticks))
             try:
                 run = await dag_whole(text, end.set)
             finally:
                 end.set()
-    return run, lateness, lag_by_cause(lateness, ticks, collections)
+    return run, lateness_of(ticks), lag_by_cause(ticks, collections)
 
 
 def run_shapes(sizes: Sequence[int], seed: int, repeats: int, log: Any) -> dict[str, Any]:
@@ -740,8 +749,7 @@ def run_shapes(sizes: Sequence[int], seed: int, repeats: int, log: Any) -> dict[
                 entry["lag"] = {
                     "period_ms": LAG_PERIOD_S * 1e3,
                     "n": sum(int(x["n"]) for x in lags),
-                    **{k: statistics.median(x[k] for x in lags) for k in ("p50_ms", "p99_ms", "max_ms")},
-                    **{k: statistics.median(x[k] for x in lags) for k in LAG_CAUSES},
+                    **{k: statistics.median(x[k] for x in lags) for k in ("p50_ms", "p99_ms", "max_ms", *LAG_CAUSES)},
                 }
             per_size[str(n)] = entry
             lag = entry.get("lag")
@@ -806,9 +814,15 @@ def memory_child(n: int, seed: int) -> dict[str, Any]:
     }
 
 
-def measure_memory(n: int, seed: int) -> dict[str, Any]:
+def _child_env() -> dict[str, str]:
+    """This environment with the project first on PYTHONPATH, for a child Python process."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def measure_memory(n: int, seed: int) -> dict[str, Any]:
+    env = _child_env()
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.runtime", "--memory-child", str(n), "--seed", str(seed)],
         cwd=ROOT,
@@ -844,8 +858,7 @@ FULL_COLLECTION_IMPORTS = {
 def full_collection_cost() -> dict[str, Any]:
     """For each of FULL_COLLECTION_IMPORTS, in a fresh process: its GC-tracked objects and the
     median time of a full collection (5 of them) with nothing else alive."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env = _child_env()
     out: dict[str, Any] = {}
     for name, imports in FULL_COLLECTION_IMPORTS.items():
         code = _COLLECT_CHILD.format(imports=imports)
@@ -999,8 +1012,8 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         if lagged:
             p99 = max(e["lag"]["p99_ms"] for _, _, e in lagged)
             mx = max(e["lag"]["max_ms"] for _, _, e in lagged)
-            full = max(e["lag"].get("full_gc_max_ms", 0.0) for _, _, e in lagged)
-            outside = max(e["lag"].get("max_outside_full_gc_ms", 0.0) for _, _, e in lagged)
+            full = max(e["lag"]["full_gc_max_ms"] for _, _, e in lagged)
+            outside = max(e["lag"]["max_outside_full_gc_ms"] for _, _, e in lagged)
             out.append(
                 {
                     "target": f"event-loop lag p99 < {TARGET_LAG_P99_MS:g} ms and max < {TARGET_LAG_MAX_MS:g} ms "
@@ -1197,7 +1210,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         causes = [
             (shape, e["lag"]) for shape, sh in report["shapes"].items() for e in sh["sizes"].values() if "lag" in e
         ]
-        if causes and all("full_gc_max_ms" in lag for _, lag in causes):
+        if causes:
             add(
                 "What the lag max is made of (`gc.callbacks`, medians of the runs): "
                 + "; ".join(

@@ -39,7 +39,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script
@@ -47,7 +47,16 @@ if __package__ in (None, ""):  # run as a script
 
 from benchmarks import _workloads as wl  # noqa: E402
 from benchmarks._ideal import ModelTiming, ideal_compiler  # noqa: E402
-from benchmarks.runtime import JOIN_STOP, PLAN_STOP, Collections, commit, make_tools, summary_ms  # noqa: E402
+from benchmarks.runtime import (  # noqa: E402
+    JOIN_STOP,
+    PLAN_STOP,
+    Collections,
+    commit,
+    longest_ms,
+    make_tools,
+    overlaps,
+    summary_ms,
+)
 from llmcompiler import LLMCompiler  # noqa: E402
 from llmcompiler.llm import get_model  # noqa: E402
 from llmcompiler.runtime.scheduler import TaskStatus  # noqa: E402
@@ -136,43 +145,55 @@ def _collections_seen(result: Any, collections: Collections) -> dict[str, float]
     """How many collections of each kind ran during the run, the longest (ms), and the
     longest dispatch delay that no collection overlapped (ms): a late start a collection
     explains is the interpreter's, one it does not is the runtime's or the machine's."""
-    spans = [(began, ended) for _, began, ended in collections.seen]
+    full, young = collections.full(), collections.young()
     clear = [
         r.started_at - r.ready_at
         for r in result.tasks
         if r.started_at is not None
         and r.ready_at is not None
-        and not any(began < r.started_at and r.ready_at < ended for began, ended in spans)
+        and not overlaps((r.ready_at, r.started_at), full + young)
     ]
-    young = [ended - began for generation, began, ended in collections.seen if generation < 2]
-    full = [ended - began for generation, began, ended in collections.seen if generation == 2]
     return {
         "young": len(young),
-        "young_max_ms": max(young, default=0.0) * 1e3,
+        "young_max_ms": longest_ms(young),
         "full": len(full),
-        "full_max_ms": max(full, default=0.0) * 1e3,
+        "full_max_ms": longest_ms(full),
         "dispatch_max_outside_collections_ms": max(clear, default=0.0) * 1e3,
     }
+
+
+class Client(NamedTuple):
+    """One way of making a request: through the openai SDK or bare httpx, on a connection
+    of its own each time or a reused one, reading typed chunks or raw lines."""
+
+    about: str
+    sdk: bool = True
+    new_connection: bool = False
+    raw_lines: bool = False
 
 
 # How a request can be made, from what every run's model does to the least an HTTP client
 # does: the floors of the lower ones say how much of the first one no runtime could remove.
 CLIENTS = {
-    "openai, new connection": "what each model of a run pays: its own client, so its own connection",
-    "openai, reused connection": "one client for every request, its connection kept alive",
-    "openai raw lines, reused connection": "with_streaming_response: the SDK's request, no typed chunks",
-    "httpx, reused connection": "the bare HTTP client under the SDK: no SDK at all",
+    "openai, new connection": Client(
+        "what each model of a run pays: its own client, so its own connection", new_connection=True
+    ),
+    "openai, reused connection": Client("one client for every request, its connection kept alive"),
+    "openai raw lines, reused connection": Client(
+        "with_streaming_response: the SDK's request, no typed chunks", raw_lines=True
+    ),
+    "httpx, reused connection": Client("the bare HTTP client under the SDK: no SDK at all", sdk=False),
 }
 
 
-async def _stream_once(client: Any, kind: str, base_url: str, request: dict[str, Any]) -> str:
-    """One streamed request of `kind` (a key of CLIENTS) through `client`: the text it carried."""
-    if kind.startswith("httpx"):
+async def _stream_once(client: Any, how: Client, base_url: str, request: dict[str, Any]) -> str:
+    """One streamed request through `client`, made as `how` says: the text it carried."""
+    if not how.sdk:
         headers = {"Authorization": "Bearer test-key"}
         async with client.stream("POST", f"{base_url}/chat/completions", json=request, headers=headers) as response:
             response.raise_for_status()
             return "".join([_delta(line) async for line in response.aiter_lines()])
-    if "raw lines" in kind:
+    if how.raw_lines:
         async with client.chat.completions.with_streaming_response.create(**request) as response:
             return "".join([_delta(line) async for line in response.iter_lines()])
     stream = await client.chat.completions.create(**request)
@@ -199,8 +220,8 @@ async def request_floors(
     import httpx
     import openai
 
-    def make(kind: str) -> Any:
-        if kind.startswith("httpx"):
+    def make(how: Client) -> Any:
+        if not how.sdk:
             return httpx.AsyncClient()
         return openai.AsyncOpenAI(base_url=base_url, api_key="test-key", max_retries=0)
 
@@ -214,30 +235,32 @@ async def request_floors(
     tokens = len(text.split())
     floors: dict[str, float] = {}
     for kind in kinds:
+        how = CLIENTS[kind]
         extra = []
-        shared = make(kind)
+        shared = None if how.new_connection else make(how)
         try:
             for i in range(warm + samples):
-                client = make(kind) if "new connection" in kind else shared
+                client = make(how) if shared is None else shared
                 try:
                     began = time.perf_counter()
-                    got = await _stream_once(client, kind, base_url, request)
+                    got = await _stream_once(client, how, base_url, request)
                     took = time.perf_counter() - began
                 finally:
                     if client is not shared:
-                        await _close(client)
+                        await _close(client, how)
                 if got.split() != text.split():
                     raise RuntimeError(f"{kind}: the reply was {got!r}, not {text!r}")
                 if i >= warm:
                     extra.append(took - tokens * delay)
         finally:
-            await _close(shared)
+            if shared is not None:
+                await _close(shared, how)
         floors[kind] = statistics.median(extra)
     return floors
 
 
-async def _close(client: Any) -> None:
-    await (client.aclose() if hasattr(client, "aclose") else client.close())
+async def _close(client: Any, how: Client) -> None:
+    await (client.close() if how.sdk else client.aclose())
 
 
 def main() -> int:
@@ -275,7 +298,7 @@ def main() -> int:
     print(f"commit {head}, {rate:g} tokens/s over loopback HTTP, {args.repeats} runs")
     print(f"the bare openai client's floor: {floor * 1e3:.1f} ms a request")
     for kind, value in floors.items():
-        print(f"  {kind:<36} {value * 1e3:5.1f} ms  ({CLIENTS[kind]})")
+        print(f"  {kind:<36} {value * 1e3:5.1f} ms  ({CLIENTS[kind].about})")
     print(
         f"{'workload':<14} {'tasks':>5} {'ideal s':>8} {'median s':>9} {'measured/ideal':>14} "
         f"{'overhead ms':>11} {'/(ideal+2 floors)':>17} {'ours ms':>7}"

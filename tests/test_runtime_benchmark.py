@@ -181,8 +181,8 @@ def test_lag_by_cause_sets_apart_the_ticks_a_full_collection_overlapped():
     collections = runtime.Collections()
     collections.seen = [(0, 1.0, 1.0002), (2, 2.0, 2.030), (1, 3.0, 3.001)]
     ticks = [(0.9995, 1.0013), (1.99, 2.031), (2.031, 2.0325), (2.999, 3.0012)]
-    lateness = [b - a - 0.001 for a, b in ticks]
-    causes = runtime.lag_by_cause(lateness, ticks, collections)
+    assert runtime.lateness_of(ticks, 0.001) == pytest.approx([b - a - 0.001 for a, b in ticks])
+    causes = runtime.lag_by_cause(ticks, collections, 0.001)
     assert causes["full_gcs"] == 1 and causes["young_gcs"] == 2
     assert causes["full_gc_max_ms"] == pytest.approx(30.0)
     assert causes["young_gc_max_ms"] == pytest.approx(1.0)
